@@ -22,7 +22,9 @@ func newTestServer(t *testing.T, ready error) (*echo.Echo, *auth.Tokens) {
 	tk, _ := auth.NewTokens("0123456789abcdef0123", time.Minute)
 	g := e.Group("/api", Authenticate(tk))
 	g.POST("/echo", func(c echo.Context) error {
-		var v struct{ Name string `json:"name"` }
+		var v struct {
+			Name string `json:"name"`
+		}
 		if err := Bind(c, &v); err != nil {
 			return err
 		}
