@@ -55,6 +55,10 @@ func (b *MemoryBus) Publish(_ context.Context, e Event) (Event, error) {
 		return Event{}, ErrClosed
 	}
 	stamp(&e)
+	if e.Stream == StreamPresence {
+		b.fanOut(e)
+		return e, nil
+	}
 	key := e.WorkspaceID + "|" + e.Stream
 	b.seq[key]++
 	e.Seq = b.seq[key]
@@ -68,12 +72,7 @@ func (b *MemoryBus) Publish(_ context.Context, e Event) (Event, error) {
 		h = append(h[:0:0], h[len(h)-b.histLen:]...)
 	}
 	b.history[key] = h
-	for _, ch := range b.subs {
-		select {
-		case ch <- e:
-		default: // a slow subscriber sees a gap and fills it from History
-		}
-	}
+	b.fanOut(e)
 	for _, g := range b.groups {
 		g.mu.Lock()
 		g.queue = append(g.queue, memItem{e: e})
@@ -81,6 +80,30 @@ func (b *MemoryBus) Publish(_ context.Context, e Event) (Event, error) {
 		g.cond.Signal()
 	}
 	return e, nil
+}
+
+// fanOut hands e to every subscriber without blocking; b.mu is held.
+func (b *MemoryBus) fanOut(e Event) {
+	for _, ch := range b.subs {
+		select {
+		case ch <- e:
+		default: // a slow subscriber sees a gap and fills it from History
+		}
+	}
+}
+
+// LastSeq returns the newest seq of (workspace, stream).
+func (b *MemoryBus) LastSeq(_ context.Context, ws, stream string) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seq[ws+"|"+stream], nil
+}
+
+// LastConversationSeq returns the newest ConversationSeq of a conversation.
+func (b *MemoryBus) LastConversationSeq(_ context.Context, ws, conv string) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.convSeq[ws+"|"+conv], nil
 }
 
 // Subscribe calls fn for every event published from now on, from one goroutine.

@@ -91,6 +91,12 @@ func (b *RedisBus) Publish(ctx context.Context, e Event) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("publish: %w", err)
 	}
+	if e.Stream == StreamPresence {
+		if err := b.rdb.Publish(ctx, b.channel(), "0 0 "+string(raw)).Err(); err != nil {
+			return Event{}, fmt.Errorf("publish presence: %w", err)
+		}
+		return e, nil
+	}
 	keys := []string{b.seqKey(e.WorkspaceID, e.Stream), b.convKey(e.WorkspaceID, e.ConversationID),
 		b.histKey(e.WorkspaceID, e.Stream), b.logKey(), b.channel()}
 	res, err := publishScript.Run(ctx, b.rdb, keys, raw, e.ConversationID, b.histLen, b.logLen).Int64Slice()
@@ -172,10 +178,31 @@ func fromStream(m redis.XMessage) (Event, error) {
 	return decode(s, c, raw)
 }
 
+// LastSeq returns the newest seq of (workspace, stream).
+func (b *RedisBus) LastSeq(ctx context.Context, ws, stream string) (int64, error) {
+	return b.counter(ctx, b.seqKey(ws, stream))
+}
+
+// LastConversationSeq returns the newest ConversationSeq of a conversation.
+func (b *RedisBus) LastConversationSeq(ctx context.Context, ws, conv string) (int64, error) {
+	return b.counter(ctx, b.convKey(ws, conv))
+}
+
+func (b *RedisBus) counter(ctx context.Context, key string) (int64, error) {
+	n, err := b.rdb.Get(ctx, key).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("last seq: %w", err)
+	}
+	return n, nil
+}
+
 // History returns retained events of (workspace, stream) after afterSeq.
 func (b *RedisBus) History(ctx context.Context, ws, stream string, afterSeq int64, limit int) ([]Event, error) {
-	cur, err := b.rdb.Get(ctx, b.seqKey(ws, stream)).Int64()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	cur, err := b.LastSeq(ctx, ws, stream)
+	if err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	if afterSeq >= cur {

@@ -34,6 +34,7 @@ func runContract(t *testing.T, f factory) {
 	t.Run("numbering", func(t *testing.T) { testNumbering(t, f) })
 	t.Run("subscribe across instances", func(t *testing.T) { testSubscribe(t, f) })
 	t.Run("history", func(t *testing.T) { testHistory(t, f) })
+	t.Run("last seq and presence", func(t *testing.T) { testLastSeqPresence(t, f) })
 	t.Run("consume groups", func(t *testing.T) { testConsume(t, f) })
 	t.Run("consume redelivers on error", func(t *testing.T) { testRedeliver(t, f) })
 }
@@ -224,5 +225,44 @@ func TestRedisBusSurvivesRestart(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("subscriber silent after Redis restart")
 		}
+	}
+}
+
+func testLastSeqPresence(t *testing.T, f factory) {
+	a, b := f(t, 100)
+	ctx := context.Background()
+	got := make(chan Event, 10)
+	cancel, err := b.Subscribe(ctx, func(e Event) { got <- e })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	mustPublish(t, a, "w1", StreamInbox, "c1", "x")
+	mustPublish(t, a, "w1", StreamInbox, "c1", "x")
+	p := mustPublish(t, a, "w1", StreamPresence, "c1", "typing")
+	if p.Seq != 0 || p.ConversationSeq != 0 {
+		t.Fatalf("presence numbered: %+v", p)
+	}
+	if n, err := b.LastSeq(ctx, "w1", StreamInbox); err != nil || n != 2 {
+		t.Fatalf("last seq %d %v", n, err)
+	}
+	if n, err := b.LastConversationSeq(ctx, "w1", "c1"); err != nil || n != 2 {
+		t.Fatalf("last conversation seq %d %v", n, err)
+	}
+	if n, _ := b.LastSeq(ctx, "w1", StreamPresence); n != 0 {
+		t.Fatalf("presence seq %d", n)
+	}
+	for i := 0; i < 3; i++ {
+		select {
+		case e := <-got:
+			if i == 2 && e.Type != "typing" {
+				t.Fatalf("third event %s", e.Type)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("presence event not delivered")
+		}
+	}
+	if h, err := a.History(ctx, "w1", StreamPresence, 0, 10); err != nil || len(h) != 0 {
+		t.Fatalf("presence retained: %v %v", h, err)
 	}
 }

@@ -19,6 +19,9 @@ const (
 	StreamCRM = "crm"
 	// StreamSystem carries service-to-service facts (identity seen, ...) that no browser receives.
 	StreamSystem = "system"
+	// StreamPresence carries who views and types where. It is ephemeral: not
+	// numbered, not retained, not fed to consumer groups; only live subscribers see it.
+	StreamPresence = "presence"
 )
 
 // Event types published by the services.
@@ -76,12 +79,17 @@ var ErrClosed = errors.New("event: bus closed")
 //     connection to Redis) sees a gap in Seq and fills it from History.
 //   - History returns retained events of one stream after a seq, oldest first, up to
 //     a bounded retention; ErrHistoryTrimmed when the gap cannot be filled.
+//   - Events on StreamPresence skip numbering, retention and consumer groups.
 //   - Consume delivers every event at least once to one member of a named group and
 //     redelivers events whose handler returned an error or whose consumer died.
 type Bus interface {
 	Publish(ctx context.Context, e Event) (Event, error)
 	Subscribe(ctx context.Context, fn func(Event)) (cancel func(), err error)
 	History(ctx context.Context, workspaceID, stream string, afterSeq int64, limit int) ([]Event, error)
+	// LastSeq is the seq of the newest event of (workspace, stream), 0 if none.
+	LastSeq(ctx context.Context, workspaceID, stream string) (int64, error)
+	// LastConversationSeq is the ConversationSeq of the newest event of a conversation, 0 if none.
+	LastConversationSeq(ctx context.Context, workspaceID, conversationID string) (int64, error)
 	Consume(ctx context.Context, group string, fn func(context.Context, Event) error) error
 	Close() error
 }

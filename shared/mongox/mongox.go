@@ -49,3 +49,15 @@ func Translate(err error, op, what string) error {
 
 // IsDuplicate reports whether err is a unique index violation.
 func IsDuplicate(err error) bool { return mongo.IsDuplicateKeyError(err) }
+
+// EnsureIndexes creates each index of models on coll, one command per index.
+// FerretDB 1.24 panics on a createIndexes naming several indexes when some of
+// them exist already, and services recreate their indexes at every start.
+func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
+	for _, m := range models {
+		if _, err := coll.Indexes().CreateOne(ctx, m); err != nil {
+			return fmt.Errorf("index on %s: %w", coll.Name(), err)
+		}
+	}
+	return nil
+}

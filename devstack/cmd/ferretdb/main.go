@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -29,7 +30,11 @@ func main() {
 		ctx, cancel = context.WithCancel(ctx)
 		go func() { _, _ = io.Copy(io.Discard, os.Stdin); cancel() }()
 	}
-	srv, err := embedded.Start(ctx, embedded.Config{Listen: *listen, SQLiteDir: *sqlite, PostgresURL: *pg})
+	cfg := embedded.Config{Listen: *listen, SQLiteDir: *sqlite, PostgresURL: *pg}
+	if os.Getenv("FERRETDB_LOG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	srv, err := embedded.Start(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb:", err)
 		os.Exit(1)

@@ -3,7 +3,6 @@ package accountstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/communityinbox/gateway/account"
@@ -26,16 +25,13 @@ func New(db *mongo.Database) *Store {
 
 // EnsureIndexes creates the unique and lookup indexes.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
-	if _, err := s.users.Indexes().CreateMany(ctx, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)},
-		{Keys: bson.D{{Key: "workspace_id", Value: 1}, {Key: "created_at", Value: 1}}},
-	}); err != nil {
-		return fmt.Errorf("users indexes: %w", err)
+	if err := mongox.EnsureIndexes(ctx, s.users,
+		mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)},
+		mongo.IndexModel{Keys: bson.D{{Key: "workspace_id", Value: 1}, {Key: "created_at", Value: 1}}},
+	); err != nil {
+		return err
 	}
-	if _, err := s.keys.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "workspace_id", Value: 1}, {Key: "id", Value: 1}}}); err != nil {
-		return fmt.Errorf("api key indexes: %w", err)
-	}
-	return nil
+	return mongox.EnsureIndexes(ctx, s.keys, mongo.IndexModel{Keys: bson.D{{Key: "workspace_id", Value: 1}, {Key: "id", Value: 1}}})
 }
 
 type workspaceDoc struct {

@@ -12,6 +12,8 @@ import (
 	"github.com/communityinbox/gateway/accountstore"
 	"github.com/communityinbox/gateway/api"
 	"github.com/communityinbox/gateway/proxy"
+	"github.com/communityinbox/gateway/realtime"
+	"github.com/communityinbox/shared/auth"
 	"github.com/communityinbox/shared/boot"
 	"github.com/communityinbox/shared/web"
 	"github.com/labstack/echo/v4"
@@ -44,6 +46,7 @@ type Service struct {
 	cfg     Config
 	infra   *boot.Infra
 	core    *account.Core
+	hub     *realtime.Hub
 	handler http.Handler
 }
 
@@ -78,11 +81,17 @@ func New(ctx context.Context, cfg Config, in *boot.Infra) (*Service, error) {
 	}
 	px := proxy.New(routes, core, in.Tokens, in.Log)
 
+	hub, err := realtime.NewHub(realtime.Config{Auth: tokenAuth{in.Tokens}, Source: in.Bus, Publisher: in.Bus, Seqs: in.Bus, Logger: in.Log})
+	if err != nil {
+		return nil, err
+	}
+
 	e, _ := web.New(in.Log, web.Options{Service: "gateway", BodyLimit: cfg.BodyLimit, Checks: in.Checks()})
 	api.Register(e, core, in.Tokens, cfg.LoginPerMinute)
+	e.GET("/ws", echo.WrapHandler(hub.Handler()))
 	e.GET("/api/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
 
-	s := &Service{cfg: cfg, infra: in, core: core}
+	s := &Service{cfg: cfg, infra: in, core: core, hub: hub}
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if px.Match(r.URL.Path) {
 			px.ServeHTTP(w, r)
@@ -96,8 +105,18 @@ func New(ctx context.Context, cfg Config, in *boot.Infra) (*Service, error) {
 // Handler is the gateway's HTTP handler.
 func (s *Service) Handler() http.Handler { return s.handler }
 
-// Run runs the background work until ctx ends.
+// Run runs the websocket hub until ctx ends; it returns once every connection is closed.
 func (s *Service) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	return s.hub.Run(ctx)
+}
+
+// tokenAuth authenticates websocket connections with the users' JWTs.
+type tokenAuth struct{ tokens *auth.Tokens }
+
+func (a tokenAuth) Authenticate(_ context.Context, token string) (realtime.Principal, error) {
+	p, err := a.tokens.Verify(token)
+	if err != nil {
+		return realtime.Principal{}, err
+	}
+	return realtime.Principal{UserID: p.UserID, WorkspaceID: p.WorkspaceID, Role: string(p.Role), Name: p.Name}, nil
 }
