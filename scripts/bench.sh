@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the benchmarks against FerretDB's PostgreSQL backend and a real redis-server
+# and prints their figures. A private PostgreSQL cluster is started in a temporary
+# directory and removed afterwards. BENCHTIME and BENCH (a -bench regexp) narrow it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+port=${PGPORT_BENCH:-55432}
+dir=$(mktemp -d /tmp/ci-bench-pg.XXXXXX)
+run_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
+[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+run_pg "$pgbin/initdb -D $dir/data -A trust -U postgres >/dev/null"
+run_pg "$pgbin/pg_ctl -D $dir/data -o '-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300' -l $dir/log -w start >/dev/null"
+trap 'run_pg "$pgbin/pg_ctl -D $dir/data -m fast stop >/dev/null" || true; rm -rf "$dir"' EXIT
+run_pg "$pgbin/createdb -h 127.0.0.1 -p $port -U postgres ferretdb"
+export FERRETDB_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/ferretdb"
+export FERRETDB_BIN="$PWD/bin/ferretdb"
+make -s ferretdb
+bt=${BENCHTIME:-1x}
+filter=${BENCH:-.}
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(go version | awk '{print $3}')"
+for pkg in $(grep -rl --include='*_test.go' -E '^func Benchmark' services shared devstack | xargs -n1 dirname | sort -u); do
+  mod=$(cd "$pkg" && go list -m)
+  echo "== $pkg"
+  (cd "$pkg" && go test -run='^$' -bench="$filter" -benchtime="$bt" -benchmem -timeout 60m . 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' ) || echo "benchmarks in $pkg failed"
+done
