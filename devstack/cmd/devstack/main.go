@@ -17,12 +17,11 @@ import (
 
 	crm "github.com/communityinbox/crm/service"
 	"github.com/communityinbox/devstack/embedded"
+	"github.com/communityinbox/devstack/stack"
 	gateway "github.com/communityinbox/gateway/service"
 	inbox "github.com/communityinbox/inbox/service"
-	"github.com/communityinbox/shared/boot"
 	"github.com/communityinbox/shared/config"
 	"github.com/communityinbox/shared/logging"
-	"golang.org/x/sync/errgroup"
 )
 
 // Config is the dev stack's own configuration; each service's variables apply too.
@@ -62,60 +61,31 @@ func main() {
 
 func run(ctx context.Context, log *slog.Logger, cfg Config, gw gateway.Config, ib inbox.Config, cr crm.Config) error {
 	base := gw.Base
-	var ferret *embedded.Server
 	if cfg.MongoURI == "" {
 		fctx, cancel := context.WithCancel(context.Background())
-		defer func() { cancel(); ferret.Wait() }()
-		var err error
-		ferret, err = embedded.Start(fctx, embedded.Config{Listen: "127.0.0.1:0", SQLiteDir: filepath.Join(cfg.DataDir, "ferretdb")})
+		ferret, err := embedded.Start(fctx, embedded.Config{Listen: "127.0.0.1:0", SQLiteDir: filepath.Join(cfg.DataDir, "ferretdb")})
 		if err != nil {
+			cancel()
 			return err
 		}
+		defer func() { cancel(); ferret.Wait() }()
 		base.MongoURI = ferret.URI
 		log.Info("embedded FerretDB started", "dir", filepath.Join(cfg.DataDir, "ferretdb"))
 	} else {
 		base.MongoURI = cfg.MongoURI
 	}
-	in, err := boot.Connect(ctx, base, log)
+	gw.AdminEmail, gw.AdminPassword = cfg.AdminEmail, cfg.AdminPassword
+	st, err := stack.Start(ctx, log, stack.Config{
+		Base: base, Gateway: gw, Inbox: ib, CRM: cr,
+		GatewayAddr: fmt.Sprintf(":%d", cfg.HTTPPort),
+		InboxAddr:   fmt.Sprintf("127.0.0.1:%d", cfg.InboxPort),
+		CRMAddr:     fmt.Sprintf("127.0.0.1:%d", cfg.CRMPort),
+		PublicURL:   fmt.Sprintf("http://localhost:%d", cfg.HTTPPort),
+	})
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-
-	gw.Base, ib.Base, cr.Base = base, base, base
-	gw.HTTPPort = cfg.HTTPPort
-	gw.InboxURL = fmt.Sprintf("http://127.0.0.1:%d", cfg.InboxPort)
-	gw.CRMURL = fmt.Sprintf("http://127.0.0.1:%d", cfg.CRMPort)
-	gw.AdminEmail, gw.AdminPassword = cfg.AdminEmail, cfg.AdminPassword
-	ib.PublicURL = fmt.Sprintf("http://localhost:%d", cfg.HTTPPort)
-	cr.PublicURL = ib.PublicURL
-
-	services := []struct {
-		name string
-		addr string
-		svc  func() (boot.Service, error)
-	}{
-		{"inbox", fmt.Sprintf(":%d", cfg.InboxPort), func() (boot.Service, error) { return inbox.New(ctx, ib, withLog(in, log, "inbox")) }},
-		{"crm", fmt.Sprintf(":%d", cfg.CRMPort), func() (boot.Service, error) { return crm.New(ctx, cr, withLog(in, log, "crm")) }},
-		{"gateway", fmt.Sprintf(":%d", cfg.HTTPPort), func() (boot.Service, error) { return gateway.New(ctx, gw, withLog(in, log, "gateway")) }},
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	for _, s := range services {
-		svc, err := s.svc()
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
-		}
-		l := log.With("component", s.name)
-		g.Go(func() error { return boot.Serve(gctx, l, s.addr, svc, base.ShutdownTimeout) })
-	}
 	fmt.Printf("\n  Community Inbox is running: http://localhost:%d\n  Sign in as %s / %s\n  Ctrl-C stops everything.\n\n",
 		cfg.HTTPPort, cfg.AdminEmail, cfg.AdminPassword)
-	return g.Wait()
-}
-
-// withLog gives each service its own logger over the shared infrastructure.
-func withLog(in *boot.Infra, log *slog.Logger, name string) *boot.Infra {
-	c := *in
-	c.Log = log.With("component", name)
-	return &c
+	return st.Wait()
 }

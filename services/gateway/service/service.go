@@ -11,6 +11,7 @@ import (
 	"github.com/communityinbox/gateway/account"
 	"github.com/communityinbox/gateway/accountstore"
 	"github.com/communityinbox/gateway/api"
+	"github.com/communityinbox/gateway/console"
 	"github.com/communityinbox/gateway/proxy"
 	"github.com/communityinbox/gateway/realtime"
 	"github.com/communityinbox/shared/auth"
@@ -90,6 +91,7 @@ func New(ctx context.Context, cfg Config, in *boot.Infra) (*Service, error) {
 	api.Register(e, core, in.Tokens, cfg.LoginPerMinute)
 	e.GET("/ws", echo.WrapHandler(hub.Handler()))
 	e.GET("/api/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
+	e.GET("/*", echo.WrapHandler(console.Handler()))
 
 	s := &Service{cfg: cfg, infra: in, core: core, hub: hub}
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

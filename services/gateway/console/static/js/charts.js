@@ -15,6 +15,12 @@ function frame(title, desc, width, height, cls) {
   }, s('title', { id: tid }, title), s('desc', { id: did }, desc));
 }
 
+// fitWidth is a chart width close to the screen's, so its text stays readable
+// on a phone instead of being scaled down with a wide drawing.
+export function fitWidth(max = 640) {
+  return Math.round(Math.min(max, Math.max(300, window.innerWidth - 72)));
+}
+
 function niceMax(v) {
   if (v <= 0) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
@@ -23,8 +29,8 @@ function niceMax(v) {
 }
 
 // hbar draws horizontal bars, one per item: {label, value (number), display (text)}.
-export function hbar({ title, items, width = 520, rowHeight = 30 }) {
-  const labelW = 130;
+export function hbar({ title, items, width = fitWidth(520), rowHeight = 30 }) {
+  const labelW = Math.min(130, width * 0.28);
   const valueW = 110;
   const height = items.length * rowHeight + 10;
   const max = niceMax(Math.max(0, ...items.map((i) => i.value)));
@@ -44,7 +50,7 @@ export function hbar({ title, items, width = 520, rowHeight = 30 }) {
 
 // groupedBars draws vertical bars for several series per group:
 // groups [{label, values:[number]}], series [{name, format(v)}].
-export function groupedBars({ title, groups, series, width = 640, height = 260 }) {
+export function groupedBars({ title, groups, series, width = fitWidth(), height = 260 }) {
   const left = 56;
   const bottom = 46;
   const top = 26;
@@ -80,7 +86,7 @@ export function groupedBars({ title, groups, series, width = 640, height = 260 }
 
 // line draws one or more series over the same labels:
 // labels [string], series [{name, values:[number], format(v)}].
-export function line({ title, labels, series, width = 640, height = 240 }) {
+export function line({ title, labels, series, width = fitWidth(), height = 240 }) {
   const left = 64;
   const bottom = 40;
   const top = 26;
@@ -109,7 +115,8 @@ export function line({ title, labels, series, width = 640, height = 240 }) {
   const every = Math.max(1, Math.ceil(labels.length / 12));
   labels.forEach((l, i) => {
     if (i % every === 0 || i === labels.length - 1) {
-      svg.appendChild(s('text', { x: x(i), y: height - bottom + 18, 'text-anchor': 'middle', class: 'chart-axis' }, l));
+      const anchor = labels.length > 1 && i === 0 ? 'start' : labels.length > 1 && i === labels.length - 1 ? 'end' : 'middle';
+      svg.appendChild(s('text', { x: x(i), y: height - bottom + 18, 'text-anchor': anchor, class: 'chart-axis' }, l));
     }
   });
   legend(svg, series.map((sr) => sr.name), left, 14);

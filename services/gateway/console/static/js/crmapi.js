@@ -58,10 +58,16 @@ export async function findContact(api, conv) {
   const cust = conv.customer;
   const platform = cust.platform || conv.platform;
   if (!cust.userId) return null;
-  const terms = [cust.handle, cust.name].filter(Boolean);
-  for (const q of terms) {
-    const { items: found } = await listContacts(api, { q, platform, limit: 5 });
-    for (const cand of found.slice(0, 5)) {
+  // By handle or name first; then the latest people seen on the channel,
+  // since a DM sender often has neither (Messenger gives only an id).
+  const queries = [cust.handle, cust.name].filter(Boolean).map((q) => ({ q, platform }));
+  if (conv.channelId) queries.push({ channel: conv.channelId, platform, sort: '-last_activity' });
+  const tried = new Set();
+  for (const q of queries) {
+    const { items: found } = await listContacts(api, { ...q, limit: 5 });
+    for (const cand of found) {
+      if (tried.has(cand.id)) continue;
+      tried.add(cand.id);
       const full = await getContact(api, cand.id);
       if (hasIdentity(full, platform, cust.userId)) return full;
     }

@@ -6,6 +6,8 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 function setAttrs(el, attrs) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
+    // The CSP forbids inline styles: use classes.
+    if (k === 'style') throw new Error('dom: style attributes are blocked by the CSP; use a class');
     if (k.startsWith('on') && typeof v === 'function') {
       el.addEventListener(k.slice(2).toLowerCase(), v);
     } else if (k === 'dataset') {
@@ -101,7 +103,8 @@ export function errorText(err) {
   if (err.status === 403) return 'You do not have access to this.';
   if (err.status === 404) return 'Not found.';
   if (err.status === 0) return 'The server cannot be reached. Check your connection.';
-  return err.message || 'Something went wrong.';
+  const m = err.message || 'Something went wrong.';
+  return m[0].toUpperCase() + m.slice(1) + (/[.!?]$/.test(m) ? '' : '.');
 }
 
 // errorBox renders a failed load.

@@ -1,7 +1,7 @@
 // notify.js shows short confirmations (toasts) and keeps the list of
 // notifications addressed to the user: mentions and assignments.
 
-import { h, replace } from './dom.js';
+import { h, s, replace } from './dom.js';
 import { ago } from './format.js';
 
 // toast shows a message for a few seconds; kind is info, success or error.
@@ -11,6 +11,11 @@ export function toast(text, kind = 'info') {
   const el = h('div', { class: ['toast', kind] }, text);
   box.appendChild(el);
   setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
+}
+
+function bellIcon() {
+  return s('svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', focusable: 'false' },
+    s('path', { d: 'M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z' }));
 }
 
 // Notifications is the bell in the header and the list behind it.
@@ -23,7 +28,7 @@ export class Notifications {
     this.button = h('button', {
       type: 'button', class: 'btn icon bell', 'aria-expanded': 'false', 'aria-controls': 'notifications-panel',
       onClick: () => this.toggle(),
-    }, h('span', { 'aria-hidden': 'true' }, '🔔'), h('span', { class: 'visually-hidden', id: 'bell-label' }, 'Notifications'), this.badge);
+    }, bellIcon(), h('span', { class: 'visually-hidden' }, 'Notifications'), this.badge);
     this.list = h('ul', { class: 'notification-list' });
     this.panel = h('div', { id: 'notifications-panel', class: 'popover', hidden: true, role: 'region', 'aria-label': 'Notifications' },
       h('h2', { class: 'popover-title' }, 'Notifications'), this.list);

@@ -21,27 +21,46 @@ function table(caption, head, rows, cls) {
     h('tbody', null, rows));
 }
 
-function valueSection(ct) {
+function valueSection(ct, weights) {
   const v = ct.value;
   const cur = v.currency;
   const levels = v.referral_by_level || [];
   const rows = [
     ['direct', 'Direct (own orders)', v.direct],
-    ...levels.map((amt, i) => [`referral-${i + 1}`, `Referral, level ${i + 1}`, amt]),
-    ['referral', 'Referral (all levels)', v.referral],
+    ['referral', 'Referral (weighted)', v.referral],
     ['total', 'Total', v.total],
   ];
   const chart = hbar({
     title: `Value of ${ct.name || 'this customer'}`,
-    items: [['Direct', v.direct], ...levels.map((amt, i) => [`Referral L${i + 1}`, amt])].map(([label, amt]) => ({
-      label, value: Number(amt), display: formatMoney(amt, cur),
+    items: [['Direct', v.direct], ['Referral', v.referral], ['Total', v.total]].map(([label, amt], i) => ({
+      label, value: Number(amt), display: formatMoney(amt, cur), color: ['#0b57d0', '#0f6d31', '#1b1f24'][i],
     })),
   });
   return section('Value',
     h('dl', { class: 'value-grid' }, rows.map(([key, label, amt]) => h('div', { class: ['value-item', key === 'total' ? 'total' : ''], dataset: { value: key } },
       h('dt', null, label),
       h('dd', { dataset: { minor: amt, currency: cur } }, formatMoney(amt, cur))))),
-    h('figure', { class: 'chart-figure' }, chart, h('figcaption', { class: 'muted' }, `Direct value and referral value per level, in ${cur}.`)));
+    h('figure', { class: 'chart-figure' }, chart, h('figcaption', { class: 'muted' }, `Total = direct + referral, in ${cur}.`)),
+    levels.length ? [
+      h('h3', null, 'Spend of referred customers, by level'),
+      h('p', { class: 'muted' }, 'Referral value is the sum of these, each weighted by its level.'),
+      h('table', { class: 'table levels-table' },
+        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Level'), h('th', { scope: 'col', class: 'num' }, 'Spend'), h('th', { scope: 'col', class: 'num' }, 'Weight'))),
+        h('tbody', null, levels.map((amt, i) => h('tr', { dataset: { level: i + 1 } },
+          h('th', { scope: 'row' }, `Level ${i + 1}`),
+          h('td', { class: 'num', dataset: { minor: amt, currency: cur } }, formatMoney(amt, cur)),
+          h('td', { class: 'num' }, weights && weights[i] !== undefined ? weightText(weights[i]) : '—'))))),
+    ] : null);
+}
+
+// weightText renders a level weight as the settings give it ("0.5" or "50%").
+function weightText(w) {
+  const str = String(w);
+  if (str.endsWith('%')) return str;
+  const m = /^(\d+)(?:\.(\d{1,4}))?$/.exec(str);
+  if (!m) return str;
+  const bp = Number(m[1]) * 10000 + Number((m[2] || '').padEnd(4, '0'));
+  return `${bp / 100}%`;
 }
 
 function trendSection(ct) {
@@ -157,6 +176,16 @@ export function mount(root, params, ctx) {
       return;
     }
     if (destroyed) return;
+    let weights = null;
+    if (ct.value) {
+      try {
+        const st = await ctx.api.get('/api/v1/crm/settings');
+        weights = st && st.weights;
+      } catch {
+        // Weights are a detail; the values stand without them.
+      }
+    }
+    if (destroyed) return;
     document.title = `${ct.name || 'Customer'} · Community Inbox`;
     const money = Boolean(ct.value);
     replace(root, h('div', { class: 'profile', dataset: { contactId: ct.id } },
@@ -166,7 +195,7 @@ export function mount(root, params, ctx) {
         ct.resolved_from ? h('p', { class: 'notice' }, 'The profile you asked for was merged into this one.') : null,
         h('p', { class: 'muted' }, `Customer since ${day(ct.created_at)} · ${count(ct.order_count)} orders`)),
       h('div', { class: 'profile-grid' },
-        money ? valueSection(ct) : null,
+        money ? valueSection(ct, weights) : null,
         money && ct.trend && ct.trend.length ? trendSection(ct) : null,
         referralSection(ct),
         money ? ordersSection(ct) : null,

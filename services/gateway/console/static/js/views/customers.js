@@ -44,7 +44,7 @@ export function mount(root, params, ctx) {
     h('form', { role: 'search', class: 'search', onSubmit: (ev) => { ev.preventDefault(); q = search.value.trim(); load(false); } },
       h('label', { for: 'customer-search' }, 'Search customers'), search,
       h('button', { type: 'submit', class: 'btn' }, 'Search')),
-    h('div', { class: 'two-col' },
+    h('div', { class: 'stack' },
       h('section', { class: 'panel', 'aria-labelledby': 'top-title' }, topTitle,
         h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'top-customers' }, head(money), topBody)), more),
       h('section', { class: 'panel', 'aria-labelledby': 'ref-title' }, h('h2', { id: 'ref-title' }, 'Top referrers'),

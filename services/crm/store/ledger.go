@@ -1,0 +1,427 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/communityinbox/crm/ledger"
+	"github.com/communityinbox/crm/value"
+	"github.com/communityinbox/shared/apperr"
+	"github.com/communityinbox/shared/mongox"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Ledger implements ledger.Storer.
+type Ledger struct {
+	contacts, orders, refunds *mongo.Collection
+}
+
+// NewLedger returns the ledger store on db.
+func NewLedger(db *mongo.Database) *Ledger {
+	return &Ledger{contacts: db.Collection(colContacts), orders: db.Collection(colOrders), refunds: db.Collection(colRefunds)}
+}
+
+type linkDoc struct {
+	Child  string    `bson:"child"`
+	Parent string    `bson:"parent"`
+	At     time.Time `bson:"at"`
+}
+
+// valDoc is the ledger-owned value subdocument of a contact.
+type valDoc struct {
+	Ver       int64   `bson:"ver"`
+	OwnDirect int64   `bson:"own_direct"`
+	OwnOrders int     `bson:"own_orders"`
+	Direct    int64   `bson:"direct"`
+	Orders    int     `bson:"orders"`
+	Sum       []int64 `bson:"sum"`
+	Count     []int   `bson:"count"`
+	Buyers    []int   `bson:"buyers"`
+	Referral  int64   `bson:"referral"`
+	Total     int64   `bson:"total"`
+	Tier      string  `bson:"tier"`
+}
+
+type nodeDoc struct {
+	ID        string   `bson:"_id"`
+	Alias     string   `bson:"alias"`
+	Canonical string   `bson:"canonical"`
+	Link      *linkDoc `bson:"link"`
+	Eff       *linkDoc `bson:"eff"`
+	Val       valDoc   `bson:"val"`
+}
+
+var nodeProjection = bson.M{"_id": 1, "alias": 1, "canonical": 1, "link": 1, "eff": 1, "val": 1}
+
+func toLink(d *linkDoc) *value.Link {
+	if d == nil {
+		return nil
+	}
+	return &value.Link{Child: d.Child, Parent: d.Parent, At: d.At.UTC()}
+}
+
+func fromLink(l *value.Link) *linkDoc {
+	if l == nil {
+		return nil
+	}
+	return &linkDoc{Child: l.Child, Parent: l.Parent, At: l.At}
+}
+
+func toNode(d nodeDoc) ledger.Node {
+	return ledger.Node{ID: d.ID, Version: d.Val.Ver, OwnDirect: d.Val.OwnDirect, OwnOrders: d.Val.OwnOrders,
+		Link: toLink(d.Link), Alias: d.Alias, Canonical: d.Canonical,
+		Direct: d.Val.Direct, Orders: d.Val.Orders, Sum: d.Val.Sum, Count: d.Val.Count, Buyers: d.Val.Buyers,
+		Eff: toLink(d.Eff), Referral: d.Val.Referral, Total: d.Val.Total, Tier: d.Val.Tier}
+}
+
+func (s *Ledger) findNodes(ctx context.Context, filter bson.M) ([]ledger.Node, error) {
+	cur, err := s.contacts.Find(ctx, filter, options.Find().SetProjection(nodeProjection))
+	if err != nil {
+		return nil, mongox.Translate(err, "find nodes", "contact")
+	}
+	var docs []nodeDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongox.Translate(err, "find nodes", "contact")
+	}
+	out := make([]ledger.Node, len(docs))
+	for i, d := range docs {
+		out[i] = toNode(d)
+	}
+	return out, nil
+}
+
+// Nodes implements ledger.Storer.
+func (s *Ledger) Nodes(ctx context.Context, ws string, ids []string) ([]ledger.Node, error) {
+	if len(ids) == 1 {
+		return s.findNodes(ctx, bson.M{"ws": ws, "_id": ids[0]})
+	}
+	return s.findNodes(ctx, bson.M{"ws": ws, "_id": bson.M{"$in": ids}})
+}
+
+// Members implements ledger.Storer.
+func (s *Ledger) Members(ctx context.Context, ws, id string) ([]ledger.Node, error) {
+	return s.findNodes(ctx, bson.M{"ws": ws, "canonical": id})
+}
+
+// AliasesOf implements ledger.Storer.
+func (s *Ledger) AliasesOf(ctx context.Context, ws string, ids []string) ([]ledger.Node, error) {
+	return s.findNodes(ctx, bson.M{"ws": ws, "alias": bson.M{"$in": ids}})
+}
+
+// LinkedTo implements ledger.Storer.
+func (s *Ledger) LinkedTo(ctx context.Context, ws string, parents []string) ([]ledger.Node, error) {
+	return s.findNodes(ctx, bson.M{"ws": ws, "link.parent": bson.M{"$in": parents}})
+}
+
+// SaveNodes implements ledger.Storer: counters move by $inc, the rest by $set,
+// and each write is conditional on the version the operation read.
+func (s *Ledger) SaveNodes(ctx context.Context, ws string, changes []ledger.NodeChange) error {
+	models := make([]mongo.WriteModel, 0, len(changes))
+	for _, c := range changes {
+		inc := bson.M{"val.ver": int64(1)}
+		set := bson.M{}
+		o, n := c.Old, c.New
+		incIf := func(path string, d int64) {
+			if d != 0 {
+				inc[path] = d
+			}
+		}
+		incIf("val.own_direct", n.OwnDirect-o.OwnDirect)
+		incIf("val.own_orders", int64(n.OwnOrders-o.OwnOrders))
+		incIf("val.direct", n.Direct-o.Direct)
+		incIf("val.orders", int64(n.Orders-o.Orders))
+		arrays(inc, set, "val.sum", o.Sum, n.Sum)
+		arrays(inc, set, "val.count", o.Count, n.Count)
+		arrays(inc, set, "val.buyers", o.Buyers, n.Buyers)
+		set["val.referral"], set["val.total"], set["val.tier"] = n.Referral, n.Total, n.Tier
+		set["link"], set["eff"] = fromLink(n.Link), fromLink(n.Eff)
+		set["alias"], set["canonical"] = n.Alias, n.Canonical
+		models = append(models, mongo.NewUpdateOneModel().
+			SetFilter(bson.M{"_id": n.ID, "ws": ws, "val.ver": o.Version}).
+			SetUpdate(bson.M{"$inc": inc, "$set": set}))
+	}
+	res, err := s.contacts.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return mongox.Translate(err, "save nodes", "contact")
+	}
+	if int(res.MatchedCount) != len(models) {
+		return apperr.Wrap(fmt.Errorf("save nodes: %d of %d matched", res.MatchedCount, len(models)), apperr.CodeConflict, "contact changed concurrently, retry")
+	}
+	return nil
+}
+
+// arrays adds per-element $inc for same-length arrays, or a $set of the whole
+// array when its length changes (a new contact, or a new depth).
+func arrays[T int | int64](inc, set bson.M, path string, old, cur []T) {
+	if len(old) != len(cur) {
+		set[path] = cur
+		return
+	}
+	for i := range cur {
+		if d := int64(cur[i] - old[i]); d != 0 {
+			inc[path+"."+strconv.Itoa(i)] = d
+		}
+	}
+}
+
+// ReplaceNodes implements ledger.Storer.
+func (s *Ledger) ReplaceNodes(ctx context.Context, ws string, nodes []ledger.Node) error {
+	const batch = 1000
+	for start := 0; start < len(nodes); start += batch {
+		end := min(start+batch, len(nodes))
+		models := make([]mongo.WriteModel, 0, end-start)
+		for _, n := range nodes[start:end] {
+			set := bson.M{
+				"val.own_direct": n.OwnDirect, "val.own_orders": n.OwnOrders, "val.direct": n.Direct, "val.orders": n.Orders,
+				"val.sum": n.Sum, "val.count": n.Count, "val.buyers": n.Buyers,
+				"val.referral": n.Referral, "val.total": n.Total, "val.tier": n.Tier,
+				"link": fromLink(n.Link), "eff": fromLink(n.Eff), "alias": n.Alias, "canonical": n.Canonical,
+			}
+			models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": n.ID, "ws": ws}).
+				SetUpdate(bson.M{"$set": set, "$inc": bson.M{"val.ver": int64(1)}}))
+		}
+		if _, err := s.contacts.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+			return mongox.Translate(err, "replace nodes", "contact")
+		}
+	}
+	return nil
+}
+
+type orderDoc struct {
+	Key          string    `bson:"_id"`
+	WS           string    `bson:"ws"`
+	Source       string    `bson:"source"`
+	ExternalID   string    `bson:"external_id"`
+	Contact      string    `bson:"contact"`
+	Currency     string    `bson:"currency"`
+	Total        int64     `bson:"total"`
+	BaseCurrency string    `bson:"base_currency"`
+	Base         int64     `bson:"base"`
+	Rate         string    `bson:"rate"`
+	Refunded     int64     `bson:"refunded"`
+	BaseRefunded int64     `bson:"base_refunded"`
+	CreatedAt    time.Time `bson:"created_at"`
+	BookedAt     time.Time `bson:"booked_at"`
+	ReferralCode string    `bson:"referral_code,omitempty"`
+	Email        string    `bson:"email,omitempty"`
+	Phone        string    `bson:"phone,omitempty"`
+	Name         string    `bson:"name,omitempty"`
+}
+
+func toOrderDoc(o ledger.Order) orderDoc {
+	return orderDoc{Key: o.Key, WS: o.WorkspaceID, Source: o.Source, ExternalID: o.ExternalID, Contact: o.ContactID,
+		Currency: o.Currency, Total: o.TotalMinor, BaseCurrency: o.BaseCurrency, Base: o.BaseMinor, Rate: o.Rate,
+		Refunded: o.RefundedMinor, BaseRefunded: o.BaseRefundedMinor, CreatedAt: o.CreatedAt, BookedAt: o.BookedAt,
+		ReferralCode: o.ReferralCode, Email: o.Email, Phone: o.Phone, Name: o.Name}
+}
+
+func toOrder(d orderDoc) ledger.Order {
+	return ledger.Order{Key: d.Key, WorkspaceID: d.WS, Source: d.Source, ExternalID: d.ExternalID, ContactID: d.Contact,
+		Currency: d.Currency, TotalMinor: d.Total, BaseCurrency: d.BaseCurrency, BaseMinor: d.Base, Rate: d.Rate,
+		RefundedMinor: d.Refunded, BaseRefundedMinor: d.BaseRefunded, CreatedAt: d.CreatedAt.UTC(), BookedAt: d.BookedAt.UTC(),
+		ReferralCode: d.ReferralCode, Email: d.Email, Phone: d.Phone, Name: d.Name}
+}
+
+// InsertOrder implements ledger.Storer.
+func (s *Ledger) InsertOrder(ctx context.Context, o ledger.Order) (ledger.Order, bool, error) {
+	_, err := s.orders.InsertOne(ctx, toOrderDoc(o))
+	if mongox.IsDuplicate(err) {
+		stored, err := s.Order(ctx, o.WorkspaceID, o.Key)
+		return stored, true, err
+	}
+	if err != nil {
+		return ledger.Order{}, false, mongox.Translate(err, "insert order", "order")
+	}
+	return o, false, nil
+}
+
+// Order implements ledger.Storer.
+func (s *Ledger) Order(ctx context.Context, ws, key string) (ledger.Order, error) {
+	var d orderDoc
+	if err := s.orders.FindOne(ctx, bson.M{"_id": key, "ws": ws}).Decode(&d); err != nil {
+		return ledger.Order{}, mongox.Translate(err, "get order", "order")
+	}
+	return toOrder(d), nil
+}
+
+// AddRefunded implements ledger.Storer with one conditional findOneAndUpdate:
+// a concurrent refund of the same order makes it fail instead of overdrawing.
+func (s *Ledger) AddRefunded(ctx context.Context, ws, key string, before, amount, base int64) error {
+	err := s.orders.FindOneAndUpdate(ctx, bson.M{"_id": key, "ws": ws, "refunded": before, "total": bson.M{"$gte": before + amount}},
+		bson.M{"$inc": bson.M{"refunded": amount, "base_refunded": base}}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return apperr.Conflict("order was refunded concurrently, retry")
+	}
+	return mongox.Translate(err, "add refunded", "order")
+}
+
+type refundDoc struct {
+	Key      string    `bson:"_id"`
+	WS       string    `bson:"ws"`
+	Order    string    `bson:"order"`
+	RefundID string    `bson:"refund_id"`
+	Contact  string    `bson:"contact"`
+	Currency string    `bson:"currency"`
+	Amount   int64     `bson:"amount"`
+	Base     int64     `bson:"base"`
+	State    string    `bson:"state"`
+	At       time.Time `bson:"at"`
+}
+
+func toRefund(d refundDoc) ledger.Refund {
+	return ledger.Refund{Key: d.Key, WorkspaceID: d.WS, OrderKey: d.Order, RefundID: d.RefundID, ContactID: d.Contact,
+		Currency: d.Currency, AmountMinor: d.Amount, BaseMinor: d.Base, State: d.State, At: d.At.UTC()}
+}
+
+// Refund implements ledger.Storer.
+func (s *Ledger) Refund(ctx context.Context, ws, key string) (ledger.Refund, error) {
+	var d refundDoc
+	if err := s.refunds.FindOne(ctx, bson.M{"_id": key, "ws": ws}).Decode(&d); err != nil {
+		return ledger.Refund{}, mongox.Translate(err, "get refund", "refund")
+	}
+	return toRefund(d), nil
+}
+
+// InsertRefund implements ledger.Storer.
+func (s *Ledger) InsertRefund(ctx context.Context, r ledger.Refund) (ledger.Refund, bool, error) {
+	_, err := s.refunds.InsertOne(ctx, refundDoc{Key: r.Key, WS: r.WorkspaceID, Order: r.OrderKey, RefundID: r.RefundID,
+		Contact: r.ContactID, Currency: r.Currency, Amount: r.AmountMinor, Base: r.BaseMinor, State: r.State, At: r.At})
+	if mongox.IsDuplicate(err) {
+		stored, err := s.Refund(ctx, r.WorkspaceID, r.Key)
+		return stored, true, err
+	}
+	if err != nil {
+		return ledger.Refund{}, false, mongox.Translate(err, "insert refund", "refund")
+	}
+	return r, false, nil
+}
+
+// PendingRefunds implements ledger.Storer.
+func (s *Ledger) PendingRefunds(ctx context.Context, ws, orderKey string) ([]ledger.Refund, error) {
+	return s.findRefunds(ctx, bson.M{"ws": ws, "order": orderKey, "state": ledger.RefundPending})
+}
+
+// Refunds returns the applied refunds of the given orders.
+func (s *Ledger) Refunds(ctx context.Context, ws string, orderKeys []string) ([]ledger.Refund, error) {
+	return s.findRefunds(ctx, bson.M{"ws": ws, "order": bson.M{"$in": orderKeys}, "state": ledger.RefundApplied})
+}
+
+func (s *Ledger) findRefunds(ctx context.Context, filter bson.M) ([]ledger.Refund, error) {
+	cur, err := s.refunds.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, mongox.Translate(err, "find refunds", "refund")
+	}
+	var docs []refundDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongox.Translate(err, "find refunds", "refund")
+	}
+	out := make([]ledger.Refund, len(docs))
+	for i, d := range docs {
+		out[i] = toRefund(d)
+	}
+	return out, nil
+}
+
+// ApplyPendingRefund implements ledger.Storer.
+func (s *Ledger) ApplyPendingRefund(ctx context.Context, r ledger.Refund) error {
+	_, err := s.refunds.UpdateOne(ctx, bson.M{"_id": r.Key, "ws": r.WorkspaceID, "state": ledger.RefundPending},
+		bson.M{"$set": bson.M{"state": ledger.RefundApplied, "contact": r.ContactID, "base": r.BaseMinor, "currency": r.Currency}})
+	return mongox.Translate(err, "apply refund", "refund")
+}
+
+// OrdersOf returns the orders booked on any of contacts, newest first.
+func (s *Ledger) OrdersOf(ctx context.Context, ws string, contacts []string, limit int) ([]ledger.Order, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := s.orders.Find(ctx, bson.M{"ws": ws, "contact": bson.M{"$in": contacts}}, opts)
+	if err != nil {
+		return nil, mongox.Translate(err, "orders of", "order")
+	}
+	var docs []orderDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongox.Translate(err, "orders of", "order")
+	}
+	out := make([]ledger.Order, len(docs))
+	for i, d := range docs {
+		out[i] = toOrder(d)
+	}
+	return out, nil
+}
+
+// RefundsOf returns the applied refunds booked on any of contacts.
+func (s *Ledger) RefundsOf(ctx context.Context, ws string, contacts []string) ([]ledger.Refund, error) {
+	return s.findRefunds(ctx, bson.M{"ws": ws, "contact": bson.M{"$in": contacts}, "state": ledger.RefundApplied})
+}
+
+// HasOrders reports whether ws has any order.
+func (s *Ledger) HasOrders(ctx context.Context, ws string) (bool, error) {
+	n, err := s.orders.CountDocuments(ctx, bson.M{"ws": ws}, options.Count().SetLimit(1))
+	return n > 0, mongox.Translate(err, "count orders", "order")
+}
+
+// Ledger implements ledger.Storer: it streams the orders, applied refunds
+// and contacts of ws with projections, in one pass each.
+func (s *Ledger) Ledger(ctx context.Context, ws string) (value.Ledger, []ledger.Node, error) {
+	var led value.Ledger
+	type entryDoc struct {
+		Key     string    `bson:"_id"`
+		Contact string    `bson:"contact"`
+		Base    int64     `bson:"base"`
+		At      time.Time `bson:"booked_at"`
+	}
+	scan := func(col *mongo.Collection, filter bson.M, proj bson.M, fn func(entryDoc)) error {
+		cur, err := col.Find(ctx, filter, options.Find().SetProjection(proj).SetBatchSize(5000))
+		if err != nil {
+			return mongox.Translate(err, "scan ledger", "ledger")
+		}
+		defer cur.Close(ctx)
+		for cur.Next(ctx) {
+			var d entryDoc
+			if err := cur.Decode(&d); err != nil {
+				return fmt.Errorf("scan ledger: %w", err)
+			}
+			fn(d)
+		}
+		return mongox.Translate(cur.Err(), "scan ledger", "ledger")
+	}
+	err := scan(s.orders, bson.M{"ws": ws}, bson.M{"_id": 1, "contact": 1, "base": 1, "booked_at": 1}, func(d entryDoc) {
+		led.Orders = append(led.Orders, value.Entry{ID: d.Key, Contact: d.Contact, Amount: d.Base, At: d.At})
+	})
+	if err != nil {
+		return led, nil, err
+	}
+	err = scan(s.refunds, bson.M{"ws": ws, "state": ledger.RefundApplied}, bson.M{"_id": 1, "contact": 1, "base": 1}, func(d entryDoc) {
+		led.Refunds = append(led.Refunds, value.Entry{ID: d.Key, Contact: d.Contact, Amount: d.Base})
+	})
+	if err != nil {
+		return led, nil, err
+	}
+	cur, err := s.contacts.Find(ctx, bson.M{"ws": ws}, options.Find().SetProjection(nodeProjection).SetBatchSize(5000))
+	if err != nil {
+		return led, nil, mongox.Translate(err, "scan contacts", "contact")
+	}
+	defer cur.Close(ctx)
+	var nodes []ledger.Node
+	for cur.Next(ctx) {
+		var d nodeDoc
+		if err := cur.Decode(&d); err != nil {
+			return led, nil, fmt.Errorf("scan contacts: %w", err)
+		}
+		n := toNode(d)
+		if n.Link != nil {
+			led.Links = append(led.Links, *n.Link)
+		}
+		if n.Alias != "" {
+			led.Aliases = append(led.Aliases, value.Alias{From: n.ID, Into: n.Alias})
+		}
+		nodes = append(nodes, n)
+	}
+	return led, nodes, mongox.Translate(cur.Err(), "scan contacts", "contact")
+}

@@ -1,0 +1,276 @@
+package conversationdb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/communityinbox/inbox/conversation"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// ConversationsOfMessages returns the conversation of each stored message
+// among ids that has one.
+func (s *Store) ConversationsOfMessages(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cur, err := s.messages.Find(ctx, idFilter(ids), optsProjection("conversation_id"))
+	if err != nil {
+		return nil, fmt.Errorf("conversations of messages: %w", err)
+	}
+	var docs []struct {
+		ID             string `bson:"_id"`
+		ConversationID string `bson:"conversation_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("conversations of messages: %w", err)
+	}
+	for _, d := range docs {
+		if d.ConversationID != "" {
+			out[d.ID] = d.ConversationID
+		}
+	}
+	return out, nil
+}
+
+// ApplyChanges applies changes in order, each at most once per message, and
+// reports which of them this writer (token) applied and the messages after
+// the writes. Changes repeated within the batch count as Earlier.
+//
+// Round trips: one read; one insert for the messages the batch creates; for
+// changes to existing messages, the guarded updates (in commands of at most
+// MaxUpdatesPerCommand) and one read back. Already-seen events cost no write.
+func (s *Store) ApplyChanges(ctx context.Context, token string, changes []conversation.Change) (conversation.Applied, error) {
+	res := conversation.Applied{Outcomes: make([]conversation.Outcome, len(changes)), Messages: map[string]conversation.MessageState{}}
+	if len(changes) == 0 {
+		return res, nil
+	}
+	now := s.now()
+	var ids []string
+	idSet := map[string]bool{}
+	for _, c := range changes {
+		if !idSet[c.MessageID] {
+			idSet[c.MessageID] = true
+			ids = append(ids, c.MessageID)
+		}
+	}
+	docs, err := s.loadMessages(ctx, ids)
+	if err != nil {
+		return res, err
+	}
+
+	// Build the messages that do not exist yet; remember which change made what.
+	fresh := map[string]*dbMessage{}
+	var freshOrder []string
+	inBatch := map[[2]string]bool{}
+	pending := map[string][]int{} // message id → indexes of unseen changes to existing messages
+	for i, c := range changes {
+		k := [2]string{c.MessageID, c.Key}
+		if inBatch[k] {
+			res.Outcomes[i] = conversation.Earlier
+			continue
+		}
+		inBatch[k] = true
+		if d, ok := docs[c.MessageID]; ok {
+			if _, seen := d.Seen[seenField(c.Key)]; seen {
+				res.Outcomes[i] = conversation.Earlier
+				continue
+			}
+			pending[c.MessageID] = append(pending[c.MessageID], i)
+			continue
+		}
+		d := fresh[c.MessageID]
+		if d == nil {
+			nd := newMessageDoc(c, now)
+			d = &nd
+			fresh[c.MessageID] = d
+			freshOrder = append(freshOrder, c.MessageID)
+		}
+		d.apply(token, c, now)
+		res.Outcomes[i] = conversation.Mine
+	}
+
+	toInsert := make([]dbMessage, len(freshOrder))
+	for i, id := range freshOrder {
+		toInsert[i] = *fresh[id]
+	}
+	dups, err := insertNew(ctx, s.messages, toInsert)
+	if err != nil {
+		return res, fmt.Errorf("apply changes: %w", err)
+	}
+	for i, d := range toInsert {
+		if !dups[i] {
+			docs[d.ID] = d
+			continue
+		}
+		// Lost a creation race: apply this batch's changes as updates instead.
+		for j, c := range changes {
+			if c.MessageID == d.ID && res.Outcomes[j] == conversation.Mine {
+				res.Outcomes[j] = 0
+				pending[d.ID] = append(pending[d.ID], j)
+			}
+		}
+	}
+
+	if len(pending) > 0 {
+		var models []mongo.WriteModel
+		var touched []string
+		for i, c := range changes {
+			if res.Outcomes[i] == 0 {
+				models = append(models, changeModels(token, c, now)...)
+			}
+		}
+		for id := range pending {
+			touched = append(touched, id)
+		}
+		if err := s.bulk(ctx, s.messages, models); err != nil {
+			return res, fmt.Errorf("apply changes: %w", err)
+		}
+		back, err := s.loadMessages(ctx, touched)
+		if err != nil {
+			return res, err
+		}
+		for id, d := range back {
+			docs[id] = d
+		}
+		for i, c := range changes {
+			if res.Outcomes[i] != 0 {
+				continue
+			}
+			switch by, seen := docs[c.MessageID].Seen[seenField(c.Key)]; {
+			case !seen:
+				return res, fmt.Errorf("apply changes: %s on %s: %w", c.Action, c.MessageID, errUnrecorded)
+			case by == token:
+				res.Outcomes[i] = conversation.Mine
+			default:
+				res.Outcomes[i] = conversation.Earlier
+			}
+		}
+	}
+	for _, id := range ids {
+		d, ok := docs[id]
+		if !ok {
+			return res, fmt.Errorf("apply changes: message %s: %w", id, errUnrecorded)
+		}
+		res.Messages[id] = toBusMessage(d)
+	}
+	return res, nil
+}
+
+func (s *Store) loadMessages(ctx context.Context, ids []string) (map[string]dbMessage, error) {
+	cur, err := s.messages.Find(ctx, idFilter(ids))
+	if err != nil {
+		return nil, fmt.Errorf("load messages: %w", err)
+	}
+	var docs []dbMessage
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("load messages: %w", err)
+	}
+	out := make(map[string]dbMessage, len(docs))
+	for _, d := range docs {
+		out[d.ID] = d
+	}
+	return out, nil
+}
+
+// changeModels returns the updates of one change to an existing message: the
+// guarded update that records the change's key (and applies what does not
+// depend on order), then the conditional updates that apply what does, which
+// are idempotent and monotonic on their own and so safe to repeat.
+func changeModels(token string, c conversation.Change, now time.Time) []mongo.WriteModel {
+	id := bson.E{Key: "_id", Value: c.MessageID}
+	seen := "seen." + seenField(c.Key)
+	guard := bson.D{id, {Key: seen, Value: bson.D{{Key: "$exists", Value: false}}}}
+	set := bson.D{{Key: seen, Value: token}, {Key: "updated_at", Value: now}}
+	upd := bson.D{{Key: "$inc", Value: bson.D{{Key: "rev", Value: 1}}}}
+	var cond []mongo.WriteModel
+
+	switch c.Action {
+	case conversation.ActionCreate:
+		if c.ConversationID != "" {
+			set = append(set, bson.E{Key: "conversation_id", Value: c.ConversationID})
+		}
+		set = append(set,
+			bson.E{Key: "direction", Value: string(c.Direction)},
+			bson.E{Key: "echo", Value: c.Echo},
+			bson.E{Key: "author", Value: toDBIdentity(c.Author)},
+			bson.E{Key: "attachments", Value: toDBAttachments(c.Attachments)},
+			bson.E{Key: "parent_id", Value: c.ParentID},
+			bson.E{Key: "parent_external_id", Value: c.ParentExternalID},
+			bson.E{Key: "reply_to_id", Value: c.ReplyToID},
+			bson.E{Key: "reply_to_external_id", Value: c.ReplyToExternalID},
+			bson.E{Key: "platform_time", Value: c.At},
+			bson.E{Key: "received_at", Value: c.ReceivedAt},
+			bson.E{Key: "placeholder", Value: false},
+		)
+		// The original's text loses to an edit of the same or a later time.
+		cond = append(cond, update(bson.D{id, {Key: "text_at", Value: notGTE(c.At)}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "text", Value: c.Text}, {Key: "text_at", Value: c.At}}}}))
+		if c.Direction == conversation.DirectionOut {
+			cond = append(cond, deliveryModel(id, conversation.DeliverySent, c.At))
+		}
+	case conversation.ActionEdit:
+		upd = append(upd, bson.E{Key: "$push", Value: bson.D{{Key: "edits", Value: dbEdit{Text: c.Text, At: c.At}}}})
+		cond = append(cond, update(bson.D{id, {Key: "text_at", Value: notGT(c.At)}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "text", Value: c.Text}, {Key: "text_at", Value: c.At}}}}))
+	case conversation.ActionDelete:
+		set = append(set, bson.E{Key: "tombstone", Value: dbTombstone{State: string(conversation.TombstoneDeleted), At: c.At}})
+	case conversation.ActionHide, conversation.ActionUnhide:
+		filter := bson.D{id,
+			{Key: "tombstone.state", Value: bson.D{{Key: "$ne", Value: string(conversation.TombstoneDeleted)}}},
+			{Key: "visibility_at", Value: notGTE(c.At)}}
+		var u bson.D
+		if c.Action == conversation.ActionHide {
+			u = bson.D{{Key: "$set", Value: bson.D{
+				{Key: "tombstone", Value: dbTombstone{State: string(conversation.TombstoneHidden), At: c.At}},
+				{Key: "visibility_at", Value: c.At}}}}
+		} else {
+			u = bson.D{{Key: "$set", Value: bson.D{{Key: "visibility_at", Value: c.At}}},
+				{Key: "$unset", Value: bson.D{{Key: "tombstone", Value: ""}}}}
+		}
+		cond = append(cond, update(filter, u))
+	case conversation.ActionReact:
+		if r := c.Reaction; r != nil {
+			path := "reactions." + reactionField(r.UserID)
+			cond = append(cond, update(bson.D{id, {Key: path + ".at", Value: notGT(c.At)}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: path, Value: dbReaction{UserID: r.UserID, Emoji: r.Emoji, At: c.At}}}}}))
+		}
+	case conversation.ActionStatus:
+		if d := c.Delivery; d != nil {
+			if d.State == conversation.DeliveryFailed {
+				set = append(set, bson.E{Key: "delivery.error_code", Value: d.ErrorCode},
+					bson.E{Key: "delivery.error_message", Value: d.ErrorMessage})
+			}
+			cond = append(cond, deliveryModel(id, d.State, c.At))
+		}
+	}
+	upd = append(upd, bson.E{Key: "$set", Value: set})
+	return append([]mongo.WriteModel{update(guard, upd)}, cond...)
+}
+
+// deliveryModel advances the delivery state to state unless it is already at
+// that rank or beyond. Fields are set one by one so a recorded error survives.
+func deliveryModel(id bson.E, state conversation.DeliveryState, at time.Time) mongo.WriteModel {
+	rank := state.Rank()
+	return update(bson.D{id, {Key: "delivery.rank", Value: notGTE(rank)}},
+		bson.D{{Key: "$set", Value: bson.D{
+			{Key: "delivery.state", Value: string(state)},
+			{Key: "delivery.rank", Value: rank},
+			{Key: "delivery.at", Value: at}}}})
+}
+
+// MarkCounted records that messages are included in their conversations' counters.
+func (s *Store) MarkCounted(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.messages.UpdateMany(ctx, append(idFilter(ids), bson.E{Key: "counted", Value: false}),
+		bson.D{{Key: "$set", Value: bson.D{{Key: "counted", Value: true}}}})
+	if err != nil {
+		return fmt.Errorf("mark counted: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,312 @@
+package conversationdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/communityinbox/inbox/conversation"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+func optsProjection(fields ...string) *options.FindOptionsBuilder {
+	p := bson.D{}
+	for _, f := range fields {
+		p = append(p, bson.E{Key: f, Value: 1})
+	}
+	return options.Find().SetProjection(p)
+}
+
+// AddToConversations opens the conversations of counts if needed and adds each
+// counted message to its conversation's counters exactly once: the update that
+// counts a message also records it (with token) in the conversation, and is
+// guarded by that record's absence. The records are pruned after PruneAfter;
+// the caller marks the messages counted (MarkCounted) before that.
+//
+// Round trips: one read; one insert for new conversations; for existing ones
+// the guarded updates (in commands of at most MaxUpdatesPerCommand) and one
+// read back; plus a rare repair of waiting_since when an answer arrived late.
+func (s *Store) AddToConversations(ctx context.Context, token string, counts []conversation.Count) (conversation.Counted, error) {
+	res := conversation.Counted{Outcomes: make([]conversation.Outcome, len(counts)), Conversations: map[string]conversation.CountState{}}
+	if len(counts) == 0 {
+		return res, nil
+	}
+	now := s.now()
+	var ids []string
+	idSet := map[string]bool{}
+	for _, c := range counts {
+		if !idSet[c.Thread.ID] {
+			idSet[c.Thread.ID] = true
+			ids = append(ids, c.Thread.ID)
+		}
+	}
+	docs, err := s.loadConversations(ctx, ids)
+	if err != nil {
+		return res, err
+	}
+
+	fresh := map[string]*dbConversation{}
+	var freshOrder []string
+	for _, c := range counts {
+		if _, ok := docs[c.Thread.ID]; ok {
+			continue
+		}
+		d := fresh[c.Thread.ID]
+		if d == nil {
+			nd := newConversationDoc(c.Thread, now)
+			d = &nd
+			fresh[c.Thread.ID] = d
+			freshOrder = append(freshOrder, c.Thread.ID)
+		}
+		d.add(token, c, now)
+	}
+	toInsert := make([]dbConversation, len(freshOrder))
+	for i, id := range freshOrder {
+		d := fresh[id]
+		settleWaiting(d, counts)
+		toInsert[i] = *d
+	}
+	dups, err := insertNew(ctx, s.conversations, toInsert)
+	if err != nil {
+		return res, fmt.Errorf("count messages: %w", err)
+	}
+	inserted := map[string]bool{}
+	for i, d := range toInsert {
+		if !dups[i] {
+			docs[d.ID] = d
+			inserted[d.ID] = true
+		}
+	}
+
+	// Everything not inserted just now goes through guarded updates.
+	var models []mongo.WriteModel
+	var touched []string
+	detailed := map[string]bool{}
+	for _, c := range counts {
+		id := c.Thread.ID
+		if inserted[id] {
+			continue
+		}
+		existing, known := docs[id]
+		if !detailed[id] {
+			detailed[id] = true
+			touched = append(touched, id)
+			if known {
+				models = append(models, threadModels(c.Thread, &existing)...)
+			} else {
+				// Created concurrently after our read: we know nothing about it.
+				models = append(models, threadModels(c.Thread, nil)...)
+			}
+		}
+		if known {
+			if _, counted := existing.Inflight[inflightKey(c.MessageID)]; counted {
+				continue
+			}
+		}
+		models = append(models, countModels(token, c, now, existing, known)...)
+	}
+	if len(touched) > 0 {
+		if err := s.bulk(ctx, s.conversations, models); err != nil {
+			return res, fmt.Errorf("count messages: %w", err)
+		}
+		back, err := s.loadConversations(ctx, touched)
+		if err != nil {
+			return res, err
+		}
+		for id, d := range back {
+			docs[id] = d
+		}
+		if err := s.repairWaiting(ctx, docs, touched); err != nil {
+			return res, err
+		}
+		if err := s.prune(ctx, docs, touched, now); err != nil {
+			return res, err
+		}
+	}
+	for i, c := range counts {
+		d, ok := docs[c.Thread.ID]
+		if !ok {
+			return res, fmt.Errorf("count messages: conversation %s: %w", c.Thread.ID, errUnrecorded)
+		}
+		res.Conversations[d.ID] = toBusConversation(d)
+		// A missing record means it was counted long ago and pruned.
+		if e, ok := d.Inflight[inflightKey(c.MessageID)]; ok && e.By == token {
+			res.Outcomes[i] = conversation.Mine
+		} else {
+			res.Outcomes[i] = conversation.Earlier
+		}
+	}
+	return res, nil
+}
+
+// settleWaiting fixes waiting_since of a conversation built from this batch
+// alone: when an answer cleared it although the customer wrote again later,
+// the wait starts at the first incoming message after the last answer.
+func settleWaiting(d *dbConversation, counts []conversation.Count) {
+	if d.LastIncomingAt.IsZero() || !d.LastIncomingAt.After(d.LastOutgoingAt) || !d.WaitingSince.IsZero() {
+		return
+	}
+	for _, c := range counts {
+		if c.Thread.ID == d.ID && c.Direction == conversation.DirectionIn && c.At.After(d.LastOutgoingAt) &&
+			(d.WaitingSince.IsZero() || c.At.Before(d.WaitingSince)) {
+			d.WaitingSince = c.At
+		}
+	}
+}
+
+func (s *Store) loadConversations(ctx context.Context, ids []string) (map[string]dbConversation, error) {
+	cur, err := s.conversations.Find(ctx, idFilter(ids))
+	if err != nil {
+		return nil, fmt.Errorf("load conversations: %w", err)
+	}
+	var docs []dbConversation
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("load conversations: %w", err)
+	}
+	out := make(map[string]dbConversation, len(docs))
+	for _, d := range docs {
+		out[d.ID] = d
+	}
+	return out, nil
+}
+
+// threadModels refreshes what later messages may know better than the first
+// one: the post's text and link, a DM customer's handle and name; a comment
+// thread's customer is its first commenter and is only set when missing. With
+// the conversation as read (cur), updates that would change nothing are left out.
+func threadModels(t conversation.Thread, cur *dbConversation) []mongo.WriteModel {
+	id := bson.E{Key: "_id", Value: t.ID}
+	var models []mongo.WriteModel
+	set := bson.D{}
+	add := func(k, v, old string) {
+		if v != "" && (cur == nil || v != old) {
+			set = append(set, bson.E{Key: k, Value: v})
+		}
+	}
+	var post dbPost
+	if cur != nil && cur.Post != nil {
+		post = *cur.Post
+	}
+	if p := t.Post; p != nil && p.ID != "" {
+		add("post.id", p.ID, post.ID)
+		add("post.text", p.Text, post.Text)
+		add("post.permalink", p.Permalink, post.Permalink)
+		add("post.type", p.Type, post.Type)
+	}
+	cust := t.Customer
+	var old dbIdentity
+	if cur != nil {
+		old = cur.Customer
+	}
+	if cust.UserID != "" && t.Kind == conversation.KindDM {
+		add("customer.platform", cust.Platform, old.Platform)
+		add("customer.user_id", cust.UserID, old.UserID)
+		add("customer.handle", cust.Handle, old.Handle)
+		add("customer.name", cust.Name, old.Name)
+	}
+	if len(set) > 0 {
+		models = append(models, update(bson.D{id}, bson.D{{Key: "$set", Value: set}}))
+	}
+	if cust.UserID != "" && t.Kind != conversation.KindDM && (cur == nil || cur.Customer.UserID == "") {
+		models = append(models, update(bson.D{id, {Key: "customer.user_id", Value: bson.D{{Key: "$exists", Value: false}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "customer", Value: toDBIdentity(cust)}}}}))
+	}
+	return models
+}
+
+// countModels adds one message to an existing conversation: the guarded
+// counter update, then the order-independent waiting_since rule. The incoming
+// rule is left out when the conversation as read (cur) shows it cannot change
+// anything: its effect only ever grows stale in a way repairWaiting restores.
+func countModels(token string, c conversation.Count, now time.Time, cur dbConversation, known bool) []mongo.WriteModel {
+	id := bson.E{Key: "_id", Value: c.Thread.ID}
+	rec := "inflight." + inflightKey(c.MessageID)
+	set := bson.D{{Key: rec, Value: dbCounted{By: token, At: now}}, {Key: "updated_at", Value: now}}
+	inc := bson.D{{Key: "message_count", Value: 1}}
+	maxes := bson.D{{Key: "last_message_at", Value: c.At}}
+	var wait mongo.WriteModel
+	if c.Direction == conversation.DirectionOut {
+		inc = append(inc, bson.E{Key: "outgoing_count", Value: 1})
+		maxes = append(maxes, bson.E{Key: "last_outgoing_at", Value: c.At})
+		// An answer ends the wait of every message up to its time; incoming
+		// messages after it are found again by repairWaiting.
+		wait = update(bson.D{id, {Key: "waiting_since", Value: bson.D{{Key: "$lte", Value: c.At}}}},
+			bson.D{{Key: "$unset", Value: bson.D{{Key: "waiting_since", Value: ""}}}})
+	} else {
+		inc = append(inc, bson.E{Key: "incoming_count", Value: 1})
+		maxes = append(maxes, bson.E{Key: "last_incoming_at", Value: c.At})
+		set = append(set, bson.E{Key: "status", Value: string(conversation.StatusOpen)})
+		noop := known && (!cur.LastOutgoingAt.Before(c.At) && !cur.LastOutgoingAt.IsZero() ||
+			!cur.WaitingSince.IsZero() && !cur.WaitingSince.After(c.At))
+		if !noop {
+			wait = update(bson.D{id, {Key: "last_outgoing_at", Value: notGTE(c.At)}},
+				bson.D{{Key: "$min", Value: bson.D{{Key: "waiting_since", Value: c.At}}}})
+		}
+	}
+	counter := update(bson.D{id, {Key: rec, Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: inc}, {Key: "$max", Value: maxes}})
+	if wait == nil {
+		return []mongo.WriteModel{counter}
+	}
+	return []mongo.WriteModel{counter, wait}
+}
+
+// repairWaiting restores waiting_since where an answer that arrived late
+// cleared it although the customer wrote again after that answer.
+func (s *Store) repairWaiting(ctx context.Context, docs map[string]dbConversation, ids []string) error {
+	for _, id := range ids {
+		d, ok := docs[id]
+		if !ok {
+			continue
+		}
+		if d.LastIncomingAt.IsZero() || !d.LastIncomingAt.After(d.LastOutgoingAt) || !d.WaitingSince.IsZero() {
+			continue
+		}
+		var first dbMessage
+		err := s.messages.FindOne(ctx, bson.D{{Key: "conversation_id", Value: id},
+			{Key: "platform_time", Value: bson.D{{Key: "$gt", Value: d.LastOutgoingAt}}},
+			{Key: "direction", Value: string(conversation.DirectionIn)}, {Key: "placeholder", Value: false}},
+			options.FindOne().SetSort(bson.D{{Key: "platform_time", Value: 1}})).Decode(&first)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("repair waiting: %w", err)
+		}
+		if _, err := s.conversations.UpdateOne(ctx, bson.D{{Key: "_id", Value: id},
+			{Key: "last_outgoing_at", Value: notGTE(first.PlatformTime)}},
+			bson.D{{Key: "$min", Value: bson.D{{Key: "waiting_since", Value: first.PlatformTime}}}}); err != nil {
+			return fmt.Errorf("repair waiting: %w", err)
+		}
+		d.WaitingSince = first.PlatformTime
+		docs[id] = d
+	}
+	return nil
+}
+
+// prune drops counting records older than PruneAfter from the conversations just read.
+func (s *Store) prune(ctx context.Context, docs map[string]dbConversation, ids []string, now time.Time) error {
+	var models []mongo.WriteModel
+	for _, id := range ids {
+		d := docs[id]
+		unset := bson.D{}
+		for k, e := range d.Inflight {
+			if now.Sub(e.At) > PruneAfter {
+				unset = append(unset, bson.E{Key: "inflight." + k, Value: ""})
+			}
+		}
+		if len(unset) > 0 {
+			models = append(models, update(bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$unset", Value: unset}}))
+		}
+	}
+	if len(models) == 0 {
+		return nil
+	}
+	if err := s.bulk(ctx, s.conversations, models); err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package conversationdb
+
+import (
+	"time"
+
+	"github.com/communityinbox/inbox/conversation"
+)
+
+// This file applies changes to documents in memory, for documents this batch
+// creates: they are built whole and inserted in one command. The rules must
+// match the update operations of changeModels and countModels exactly; the
+// tests apply the same events through both paths and compare.
+
+// newMessageDoc is the placeholder a message starts as, before its first change.
+func newMessageDoc(c conversation.Change, now time.Time) dbMessage {
+	d := dbMessage{
+		ID: c.MessageID, WorkspaceID: c.WorkspaceID, ChannelID: c.ChannelID, Platform: c.Platform,
+		Kind: string(c.Kind), ExternalID: c.ExternalID, ConversationID: c.ConversationID,
+		Placeholder: true, CreatedAt: now, ReceivedAt: c.ReceivedAt, Seen: map[string]string{},
+	}
+	if c.Action == conversation.ActionStatus {
+		d.Direction = string(conversation.DirectionOut)
+	}
+	return d
+}
+
+// apply applies c unless its key was seen, and reports whether it did.
+func (d *dbMessage) apply(token string, c conversation.Change, now time.Time) bool {
+	sk := seenField(c.Key)
+	if _, ok := d.Seen[sk]; ok {
+		return false
+	}
+	if d.Seen == nil {
+		d.Seen = map[string]string{}
+	}
+	d.Seen[sk] = token
+	d.Rev++
+	d.UpdatedAt = now
+	switch c.Action {
+	case conversation.ActionCreate:
+		if c.ConversationID != "" {
+			d.ConversationID = c.ConversationID
+		}
+		d.Direction, d.Echo, d.Author = string(c.Direction), c.Echo, toDBIdentity(c.Author)
+		d.Attachments = toDBAttachments(c.Attachments)
+		d.ParentID, d.ParentExternalID = c.ParentID, c.ParentExternalID
+		d.ReplyToID, d.ReplyToExternalID = c.ReplyToID, c.ReplyToExternalID
+		d.PlatformTime, d.ReceivedAt, d.Placeholder = c.At, c.ReceivedAt, false
+		if d.TextAt.IsZero() || d.TextAt.Before(c.At) {
+			d.Text, d.TextAt = c.Text, c.At
+		}
+		if c.Direction == conversation.DirectionOut {
+			d.advance(conversation.DeliverySent, c.At)
+		}
+	case conversation.ActionEdit:
+		d.Edits = append(d.Edits, dbEdit{Text: c.Text, At: c.At})
+		if d.TextAt.IsZero() || !d.TextAt.After(c.At) {
+			d.Text, d.TextAt = c.Text, c.At
+		}
+	case conversation.ActionDelete:
+		d.Tombstone = &dbTombstone{State: string(conversation.TombstoneDeleted), At: c.At}
+	case conversation.ActionHide, conversation.ActionUnhide:
+		deleted := d.Tombstone != nil && d.Tombstone.State == string(conversation.TombstoneDeleted)
+		if !deleted && (d.VisibilityAt.IsZero() || d.VisibilityAt.Before(c.At)) {
+			d.VisibilityAt = c.At
+			if c.Action == conversation.ActionHide {
+				d.Tombstone = &dbTombstone{State: string(conversation.TombstoneHidden), At: c.At}
+			} else {
+				d.Tombstone = nil
+			}
+		}
+	case conversation.ActionReact:
+		if r := c.Reaction; r != nil {
+			k := reactionField(r.UserID)
+			if old, ok := d.Reactions[k]; !ok || !old.At.After(c.At) {
+				if d.Reactions == nil {
+					d.Reactions = map[string]dbReaction{}
+				}
+				d.Reactions[k] = dbReaction{UserID: r.UserID, Emoji: r.Emoji, At: c.At}
+			}
+		}
+	case conversation.ActionStatus:
+		if st := c.Delivery; st != nil {
+			if st.State == conversation.DeliveryFailed {
+				if d.Delivery == nil {
+					d.Delivery = &dbDelivery{}
+				}
+				d.Delivery.ErrorCode, d.Delivery.ErrorMessage = st.ErrorCode, st.ErrorMessage
+			}
+			d.advance(st.State, c.At)
+		}
+	}
+	return true
+}
+
+// advance moves the delivery state forward, keeping a recorded error.
+func (d *dbMessage) advance(state conversation.DeliveryState, at time.Time) {
+	if d.Delivery == nil {
+		d.Delivery = &dbDelivery{}
+	}
+	if rank := state.Rank(); d.Delivery.Rank < rank {
+		d.Delivery.State, d.Delivery.Rank, d.Delivery.At = string(state), rank, at
+	}
+}
+
+// newConversationDoc is a freshly opened conversation, as openConversation would insert it.
+func newConversationDoc(t conversation.Thread, now time.Time) dbConversation {
+	d := dbConversation{
+		ID: t.ID, WorkspaceID: t.WorkspaceID, ChannelID: t.ChannelID, Platform: t.Platform, Kind: string(t.Kind),
+		ThreadKey: t.ThreadKey, Status: string(conversation.StatusOpen), CreatedAt: now, UpdatedAt: now,
+		Inflight: map[string]dbCounted{},
+	}
+	if p := t.Post; p != nil && p.ID != "" {
+		d.Post = &dbPost{ID: p.ID, Text: p.Text, Permalink: p.Permalink, Type: p.Type}
+	}
+	if t.Customer.UserID != "" {
+		d.Customer = toDBIdentity(t.Customer)
+	}
+	return d
+}
+
+// add counts one message into the conversation unless it already is, and reports whether it did.
+func (d *dbConversation) add(token string, c conversation.Count, now time.Time) bool {
+	k := inflightKey(c.MessageID)
+	if _, ok := d.Inflight[k]; ok {
+		return false
+	}
+	if d.Inflight == nil {
+		d.Inflight = map[string]dbCounted{}
+	}
+	d.Inflight[k] = dbCounted{By: token, At: now}
+	d.UpdatedAt = now
+	d.MessageCount++
+	d.LastMessageAt = maxTime(d.LastMessageAt, c.At)
+	if c.Direction == conversation.DirectionOut {
+		d.OutgoingCount++
+		d.LastOutgoingAt = maxTime(d.LastOutgoingAt, c.At)
+		if !d.WaitingSince.IsZero() && !d.WaitingSince.After(c.At) {
+			d.WaitingSince = time.Time{}
+		}
+		return true
+	}
+	d.IncomingCount++
+	d.LastIncomingAt = maxTime(d.LastIncomingAt, c.At)
+	d.Status = string(conversation.StatusOpen)
+	if d.LastOutgoingAt.IsZero() || d.LastOutgoingAt.Before(c.At) {
+		if d.WaitingSince.IsZero() || c.At.Before(d.WaitingSince) {
+			d.WaitingSince = c.At
+		}
+	}
+	return true
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,227 @@
+// Package conversationdb stores conversations, messages and identities in
+// MongoDB (or FerretDB) and applies ingest changes to them with single-document
+// atomic updates, so that retried and reordered platform events converge on one
+// state without transactions.
+//
+// A batch first reads the documents it touches. Documents that do not exist
+// yet are built in memory and inserted whole, in one command. Changes to
+// existing documents are guarded updates: "has this event been applied?" is a
+// condition in the update filter, and the same update records the event with
+// the writer's token, so reading the documents back tells which updates this
+// writer made. Updates never fail on purpose: FerretDB stops a bulk write at
+// its first error whatever "ordered" says, so errors cannot carry meaning.
+// Applying an already-seen event is skipped without a write.
+package conversationdb
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/communityinbox/inbox/conversation"
+	"github.com/communityinbox/shared/mongox"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// PruneAfter is how long a conversation remembers which writer counted a
+// message. It must exceed the longest time a worker can spend between reading
+// a message as uncounted and counting it (a batch, well under the queue lease).
+const PruneAfter = 10 * time.Minute
+
+// DefaultMaxUpdatesPerCommand bounds the updates sent in one command. FerretDB
+// 1.x keeps a pooled backend connection per matched update until the command
+// ends, so a command of ~100 updates (50 on PostgreSQL) exhausts its pool and
+// hangs; 16 leaves room for a few concurrent workers. Real MongoDB takes far more.
+const DefaultMaxUpdatesPerCommand = 16
+
+// Options tune a Store.
+type Options struct {
+	// MaxUpdatesPerCommand bounds the updates of one bulk write; 0 means DefaultMaxUpdatesPerCommand.
+	MaxUpdatesPerCommand int
+}
+
+// Store is the MongoDB store of the inbox model.
+type Store struct {
+	conversations *mongo.Collection
+	messages      *mongo.Collection
+	identities    *mongo.Collection
+	maxUpdates    int
+	now           func() time.Time
+}
+
+// New returns a store on db, creating its indexes.
+func New(ctx context.Context, db *mongo.Database, o Options) (*Store, error) {
+	if o.MaxUpdatesPerCommand <= 0 {
+		o.MaxUpdatesPerCommand = DefaultMaxUpdatesPerCommand
+	}
+	s := &Store{
+		conversations: db.Collection(conversationsColl),
+		messages:      db.Collection(messagesColl),
+		identities:    db.Collection(identitiesColl),
+		maxUpdates:    o.MaxUpdatesPerCommand,
+		now:           func() time.Time { return time.Now().UTC() },
+	}
+	idx := []struct {
+		c    *mongo.Collection
+		keys bson.D
+	}{
+		// Messages of a conversation in time order; also the waiting_since repair.
+		{s.messages, bson.D{{Key: "conversation_id", Value: 1}, {Key: "platform_time", Value: 1}}},
+		// The inbox list: a workspace's conversations by status, newest first.
+		{s.conversations, bson.D{{Key: "workspace_id", Value: 1}, {Key: "status", Value: 1}, {Key: "last_message_at", Value: -1}}},
+		{s.conversations, bson.D{{Key: "workspace_id", Value: 1}, {Key: "channel_id", Value: 1}}},
+		{s.identities, bson.D{{Key: "workspace_id", Value: 1}, {Key: "platform", Value: 1}, {Key: "user_id", Value: 1}}},
+	}
+	for _, i := range idx {
+		if _, err := i.c.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: i.keys}); err != nil {
+			return nil, fmt.Errorf("conversationdb: index %v: %w", i.keys, err)
+		}
+	}
+	return s, nil
+}
+
+// SetClock replaces the store's clock, for tests.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// bulk runs update models in order, in commands of at most maxUpdates.
+func (s *Store) bulk(ctx context.Context, c *mongo.Collection, models []mongo.WriteModel) error {
+	for len(models) > 0 {
+		n := min(len(models), s.maxUpdates)
+		if _, err := c.BulkWrite(ctx, models[:n], options.BulkWrite().SetOrdered(true)); err != nil {
+			return fmt.Errorf("%s bulk write: %w", c.Name(), err)
+		}
+		models = models[n:]
+	}
+	return nil
+}
+
+// insertNew inserts docs (unordered) and returns the indexes of those that
+// already existed: a concurrent writer created them since we looked.
+func insertNew[T any](ctx context.Context, c *mongo.Collection, docs []T) (map[int]bool, error) {
+	dup := map[int]bool{}
+	if len(docs) == 0 {
+		return dup, nil
+	}
+	_, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return dup, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, fmt.Errorf("%s insert: %w", c.Name(), err)
+	}
+	for _, we := range bwe.WriteErrors {
+		if !we.HasErrorCode(11000) {
+			return nil, fmt.Errorf("%s insert: %w", c.Name(), err)
+		}
+		dup[we.Index] = true
+	}
+	return dup, nil
+}
+
+// shortHash names a value in a document path: hex, prefixed so it is never
+// read as an array index.
+func shortHash(prefix, v string) string {
+	s := sha256.Sum256([]byte(v))
+	return prefix + hex.EncodeToString(s[:12])
+}
+
+func seenField(key string) string         { return shortHash("k", key) }
+func reactionField(user string) string    { return shortHash("u", user) }
+func inflightKey(messageID string) string { return "m" + messageID }
+func messageOfInflightKey(k string) string {
+	if len(k) > 0 && k[0] == 'm' {
+		return k[1:]
+	}
+	return k
+}
+
+func notGTE(v any) bson.D { return bson.D{{Key: "$not", Value: bson.D{{Key: "$gte", Value: v}}}} }
+func notGT(v any) bson.D  { return bson.D{{Key: "$not", Value: bson.D{{Key: "$gt", Value: v}}}} }
+
+func update(filter, upd bson.D) mongo.WriteModel {
+	return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(upd)
+}
+
+func upsert(filter, upd bson.D) mongo.WriteModel {
+	return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(upd).SetUpsert(true)
+}
+
+// errUnrecorded means a change was written without error but its mark is missing on read-back.
+var errUnrecorded = errors.New("conversationdb: change not recorded")
+
+func idFilter(ids []string) bson.D {
+	return bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
+}
+
+// Message returns one message of a workspace.
+func (s *Store) Message(ctx context.Context, workspaceID, id string) (conversation.Message, error) {
+	var d dbMessage
+	err := s.messages.FindOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "workspace_id", Value: workspaceID}}).Decode(&d)
+	if err != nil {
+		return conversation.Message{}, mongox.Translate(err, "message", "message")
+	}
+	return toBusMessage(d).Message, nil
+}
+
+// Conversation returns one conversation of a workspace.
+func (s *Store) Conversation(ctx context.Context, workspaceID, id string) (conversation.Conversation, error) {
+	var d dbConversation
+	err := s.conversations.FindOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "workspace_id", Value: workspaceID}}).Decode(&d)
+	if err != nil {
+		return conversation.Conversation{}, mongox.Translate(err, "conversation", "conversation")
+	}
+	return toBusConversation(d).Conversation, nil
+}
+
+// ConversationMessages returns the messages of a conversation in platform time
+// order, placeholders left out.
+func (s *Store) ConversationMessages(ctx context.Context, workspaceID, conversationID string) ([]conversation.Message, error) {
+	cur, err := s.messages.Find(ctx, bson.D{{Key: "conversation_id", Value: conversationID},
+		{Key: "workspace_id", Value: workspaceID}, {Key: "placeholder", Value: false}},
+		options.Find().SetSort(bson.D{{Key: "platform_time", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("conversation messages: %w", err)
+	}
+	var docs []dbMessage
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("conversation messages: %w", err)
+	}
+	out := make([]conversation.Message, len(docs))
+	for i, d := range docs {
+		out[i] = toBusMessage(d).Message
+	}
+	return out, nil
+}
+
+// ChannelConversations returns the conversations of a channel, newest first.
+func (s *Store) ChannelConversations(ctx context.Context, workspaceID, channelID string) ([]conversation.Conversation, error) {
+	cur, err := s.conversations.Find(ctx, bson.D{{Key: "workspace_id", Value: workspaceID}, {Key: "channel_id", Value: channelID}},
+		options.Find().SetSort(bson.D{{Key: "last_message_at", Value: -1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("channel conversations: %w", err)
+	}
+	var docs []dbConversation
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("channel conversations: %w", err)
+	}
+	out := make([]conversation.Conversation, len(docs))
+	for i, d := range docs {
+		out[i] = toBusConversation(d).Conversation
+	}
+	return out, nil
+}
+
+// Identity returns one identity record.
+func (s *Store) Identity(ctx context.Context, id string) (conversation.IdentityRecord, error) {
+	var d dbIdentityRecord
+	if err := s.identities.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return conversation.IdentityRecord{}, mongox.Translate(err, "identity", "identity")
+	}
+	return toBusIdentityRecord(d, "").IdentityRecord, nil
+}

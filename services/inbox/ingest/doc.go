@@ -1,0 +1,29 @@
+// Package ingest takes platform webhooks from the HTTP edge to stored
+// conversations and messages.
+//
+// # Path of a webhook
+//
+// The Receiver finds the channel (by URL, or by the page/account/phone ids of
+// a Meta body), verifies the platform's signature over the raw bytes, checks
+// the body parses, and appends the raw body to a durable Queue before the
+// handler answers 200. Nothing is stored when any of that fails. A Worker
+// claims batches of deliveries, the Processor parses and stores them, and the
+// Worker acknowledges the batch only after everything is stored and published;
+// a crash in between redelivers the batch.
+//
+// # Exactly once
+//
+// Every platform event becomes a conversation.Change. The store records the
+// event's dedupe key on the message in the same atomic update that applies it,
+// so a retried or redelivered event changes nothing, and tells the Processor
+// which changes this batch applied (its token). A message enters its
+// conversation's counters through a second guarded update; the conversation
+// remembers who counted it until the message is marked counted.
+//
+// Events on the bus follow the store: message.created when this batch counted
+// a message, message.updated when it applied a change to a visible message,
+// conversation.updated when it counted into a conversation, identity.seen when
+// it created an identity. Duplicates publish nothing. A batch that is a
+// redelivery (its worker died before acknowledging) republishes the state of
+// everything it touches, so live events are at least once across crashes.
+package ingest

@@ -1,0 +1,386 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/communityinbox/inbox/channel"
+	"github.com/communityinbox/inbox/conversation"
+	"github.com/communityinbox/inbox/webhook"
+	"github.com/communityinbox/shared/auth"
+	"github.com/communityinbox/shared/event"
+)
+
+// Storer is what the Processor needs from the conversation store; see
+// conversationdb for the guarantees of each call.
+type Storer interface {
+	ConversationsOfMessages(ctx context.Context, ids []string) (map[string]string, error)
+	ApplyChanges(ctx context.Context, token string, changes []conversation.Change) (conversation.Applied, error)
+	AddToConversations(ctx context.Context, token string, counts []conversation.Count) (conversation.Counted, error)
+	MarkCounted(ctx context.Context, ids []string) error
+	SeeIdentities(ctx context.Context, token string, s []conversation.Sighting) ([]conversation.IdentityState, error)
+	MarkAnnounced(ctx context.Context, ids []string) error
+}
+
+// ChannelLoader loads the channels deliveries are routed to.
+type ChannelLoader interface {
+	ByIDs(ctx context.Context, ids []string) (map[string]channel.Channel, error)
+}
+
+// Result counts what a batch did.
+type Result struct {
+	Created    int // messages this batch stored for the first time
+	Updated    int // other changes this batch applied
+	Duplicates int // events that had been applied before
+	Ignored    int // events and deliveries that carry nothing for the inbox
+}
+
+// IdentitySeen is the data of an event.IdentitySeen event.
+type IdentitySeen struct {
+	Platform       string `json:"platform"`
+	UserID         string `json:"user_id"`
+	Handle         string `json:"handle,omitempty"`
+	Name           string `json:"name,omitempty"`
+	ChannelID      string `json:"channel_id"`
+	ConversationID string `json:"conversation_id"`
+}
+
+// Processor parses deliveries, stores their events exactly once and publishes
+// what changed.
+type Processor struct {
+	store    Storer
+	channels ChannelLoader
+	bus      event.Bus
+	log      *slog.Logger
+	// serial, when set, lets one batch at a time write: the store's guarantees
+	// rest on atomic single-document updates, which FerretDB 1.x lacks.
+	serial *sync.Mutex
+}
+
+// ProcessorOptions tune a Processor.
+type ProcessorOptions struct {
+	// Serialize runs one batch at a time in this process. Needed on servers
+	// whose updates are not atomic (FerretDB 1.x); pointless on MongoDB.
+	Serialize bool
+}
+
+// NewProcessor returns a processor.
+func NewProcessor(store Storer, channels ChannelLoader, bus event.Bus, log *slog.Logger, o ProcessorOptions) *Processor {
+	p := &Processor{store: store, channels: channels, bus: bus, log: log}
+	if o.Serialize {
+		p.serial = &sync.Mutex{}
+	}
+	return p
+}
+
+// Process stores the events of deliveries. An error means nothing may be
+// acknowledged: the batch must be processed again. Bodies that do not parse
+// any more (they did when received) are logged and skipped.
+func (p *Processor) Process(ctx context.Context, ds []Delivery) (Result, error) {
+	var res Result
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, d.ChannelIDs...)
+	}
+	chans, err := p.channels.ByIDs(ctx, ids)
+	if err != nil {
+		return res, err
+	}
+	var items []item
+	for _, d := range ds {
+		events, err := parse(d)
+		if err != nil {
+			p.log.ErrorContext(ctx, "ingest: dropping unparseable delivery", "delivery", d.ID, "source", d.Source, "err", err)
+			res.Ignored++
+			continue
+		}
+		for _, ev := range events {
+			ch, ok := route(d, ev, chans)
+			if !ok {
+				res.Ignored++
+				continue
+			}
+			items = append(items, item{ch: ch, ev: ev, receivedAt: d.ReceivedAt, redelivered: d.Redelivered})
+		}
+	}
+	r, err := p.apply(ctx, items)
+	r.Ignored += res.Ignored
+	return r, err
+}
+
+// Ingest stores events a poller fetched for ch. Pollers fetch the same events
+// again after a crash, so every call is treated as a possible redelivery.
+func (p *Processor) Ingest(ctx context.Context, ch channel.Channel, events []webhook.Event, receivedAt time.Time) (Result, error) {
+	items := make([]item, len(events))
+	for i, ev := range events {
+		items[i] = item{ch: ch, ev: ev, receivedAt: receivedAt, redelivered: true}
+	}
+	return p.apply(ctx, items)
+}
+
+func parse(d Delivery) ([]webhook.Event, error) {
+	switch d.Source {
+	case SourceMeta:
+		return webhook.ParseMeta(d.Body)
+	case SourceX:
+		return webhook.ParseX(d.Body)
+	case SourceTelegram:
+		return webhook.ParseTelegram(d.Body)
+	case SourceAPI:
+		return webhook.ParseAPI(d.Body)
+	}
+	return nil, fmt.Errorf("unknown source %q", d.Source)
+}
+
+// route finds the channel an event belongs to among the delivery's verified
+// channels: Meta events by the account id in the entry, X events must be for
+// the channel's user, Telegram and API events go to the channel of the URL.
+func route(d Delivery, ev webhook.Event, chans map[string]channel.Channel) (channel.Channel, bool) {
+	for _, id := range d.ChannelIDs {
+		ch, ok := chans[id]
+		if !ok {
+			continue // deleted since
+		}
+		switch ch.Type {
+		case channel.Facebook, channel.Instagram, channel.WhatsApp:
+			if string(ev.Platform) == string(ch.Type) && ch.Route == channel.RouteFor(ch.Type, ev.AccountID) {
+				return ch, true
+			}
+		case channel.X:
+			if ev.AccountID == ch.Config.UserID {
+				return ch, true
+			}
+		case channel.Telegram, channel.API:
+			return ch, true
+		}
+	}
+	return channel.Channel{}, false
+}
+
+// apply runs the exactly-once protocol on routed events; see the package doc.
+func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
+	if p.serial != nil {
+		p.serial.Lock()
+		defer p.serial.Unlock()
+	}
+	var res Result
+	threads, err := p.replyThreads(ctx, items)
+	if err != nil {
+		return res, err
+	}
+	var changes []conversation.Change
+	var from []item
+	for _, it := range items {
+		c, ok := toChange(it, threads[conversation.MessageID(it.ch.ID, it.ev.ExternalID)])
+		if !ok {
+			res.Ignored++
+			continue
+		}
+		changes, from = append(changes, c), append(from, it)
+	}
+	if len(changes) == 0 {
+		return res, nil
+	}
+	token := auth.RandomID()[:16]
+	applied, err := p.store.ApplyChanges(ctx, token, changes)
+	if err != nil {
+		return res, err
+	}
+
+	// Count every visible, uncounted message whose original is in the batch.
+	// The conversation's guard makes counting twice impossible, so recounting
+	// after a crash is safe; the outcome says who publishes.
+	var counts []conversation.Count
+	counting := map[string]bool{}
+	recovery := map[string]bool{} // messages touched by a redelivered event
+	for i, c := range changes {
+		if from[i].redelivered {
+			recovery[c.MessageID] = true
+		}
+		switch applied.Outcomes[i] {
+		case conversation.Mine:
+			if c.Action == conversation.ActionCreate {
+				res.Created++
+			} else {
+				res.Updated++
+			}
+		default:
+			res.Duplicates++
+		}
+		m := applied.Messages[c.MessageID]
+		if c.Action != conversation.ActionCreate || m.Placeholder || m.Counted || m.ConversationID == "" || counting[c.MessageID] {
+			continue
+		}
+		counting[c.MessageID] = true
+		t := *c.Thread
+		t.ID = m.ConversationID
+		counts = append(counts, conversation.Count{MessageID: m.ID, Direction: m.Direction, At: m.PlatformTime, Thread: t})
+	}
+	counted, err := p.store.AddToConversations(ctx, token, counts)
+	if err != nil {
+		return res, err
+	}
+
+	// Publish, then mark: a crash in between recounts nothing (the
+	// conversation remembers) and the redelivery republishes.
+	created := map[string]bool{}
+	othersCreated := map[string]bool{} // counted by a concurrent writer, which publishes it
+	convs := map[string]conversation.Conversation{}
+	var convOrder []string
+	for i, c := range counts {
+		if counted.Outcomes[i] != conversation.Mine && !recovery[c.MessageID] {
+			othersCreated[c.MessageID] = true
+			continue
+		}
+		created[c.MessageID] = true
+		cv := counted.Conversations[c.Thread.ID].Conversation
+		if _, ok := convs[cv.ID]; !ok {
+			convs[cv.ID] = cv
+			convOrder = append(convOrder, cv.ID)
+		}
+	}
+	var events []event.Event
+	updated := map[string]bool{}
+	for i, c := range changes {
+		m := applied.Messages[c.MessageID].Message
+		if m.Placeholder || m.ConversationID == "" || updated[m.ID] || othersCreated[m.ID] {
+			continue
+		}
+		typ := ""
+		switch {
+		case created[m.ID]:
+			typ = event.MessageCreated
+		case applied.Outcomes[i] == conversation.Mine || recovery[m.ID]:
+			typ = event.MessageUpdated
+		default:
+			continue
+		}
+		updated[m.ID] = true
+		e, err := event.New(m.WorkspaceID, event.StreamInbox, typ, m)
+		if err != nil {
+			return res, err
+		}
+		e.ConversationID = m.ConversationID
+		events = append(events, e)
+	}
+	for _, id := range convOrder {
+		cv := convs[id]
+		e, err := event.New(cv.WorkspaceID, event.StreamInbox, event.ConversationUpdated, cv)
+		if err != nil {
+			return res, err
+		}
+		e.ConversationID = cv.ID
+		events = append(events, e)
+	}
+	announce, err := p.identities(ctx, token, changes, applied, recovery)
+	if err != nil {
+		return res, err
+	}
+	for _, id := range announce {
+		events = append(events, id.event)
+	}
+	for _, e := range events {
+		if _, err := p.bus.Publish(ctx, e); err != nil {
+			return res, fmt.Errorf("publish %s: %w", e.Type, err)
+		}
+	}
+	ids := make([]string, len(counts))
+	for i, c := range counts {
+		ids[i] = c.MessageID
+	}
+	if err := p.store.MarkCounted(ctx, ids); err != nil {
+		return res, err
+	}
+	var announced []string
+	for _, a := range announce {
+		announced = append(announced, a.id)
+	}
+	if err := p.store.MarkAnnounced(ctx, announced); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+type announcement struct {
+	id    string
+	event event.Event
+}
+
+// identities records the authors of the batch's visible messages and returns
+// the first sightings to announce: those this batch created, and on a
+// redelivery those whose announcement a crash may have lost.
+func (p *Processor) identities(ctx context.Context, token string, changes []conversation.Change,
+	applied conversation.Applied, recovery map[string]bool) ([]announcement, error) {
+	var sightings []conversation.Sighting
+	recoverID := map[string]bool{}
+	for _, c := range changes {
+		m := applied.Messages[c.MessageID].Message
+		if c.Action != conversation.ActionCreate || c.Echo || c.Author.UserID == "" || m.Placeholder {
+			continue
+		}
+		sightings = append(sightings, conversation.Sighting{Identity: c.Author, WorkspaceID: c.WorkspaceID,
+			ChannelID: c.ChannelID, ConversationID: m.ConversationID, At: c.At})
+		if recovery[c.MessageID] {
+			recoverID[conversation.IdentityID(c.WorkspaceID, c.Author.Platform, c.Author.UserID)] = true
+		}
+	}
+	states, err := p.store.SeeIdentities(ctx, token, sightings)
+	if err != nil {
+		return nil, err
+	}
+	var out []announcement
+	for _, st := range states {
+		if !st.New && (st.Announced || !recoverID[st.ID]) {
+			continue
+		}
+		e, err := event.New(st.WorkspaceID, event.StreamSystem, event.IdentitySeen, IdentitySeen{
+			Platform: st.Platform, UserID: st.UserID, Handle: st.Handle, Name: st.Name,
+			ChannelID: st.ChannelID, ConversationID: st.ConversationID})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, announcement{id: st.ID, event: e})
+	}
+	return out, nil
+}
+
+// replyThreads finds, for X replies to tweets we already hold, the conversation
+// of the tweet they answer, so a reply chain stays one thread even when it
+// started outside our account's posts. Replies to earlier tweets of the same
+// batch follow them too.
+func (p *Processor) replyThreads(ctx context.Context, items []item) (map[string]string, error) {
+	out := map[string]string{}
+	var parents []string
+	for _, it := range items {
+		if it.ev.Platform == webhook.X && it.ev.Kind == webhook.KindComment && it.ev.ParentID != "" {
+			parents = append(parents, conversation.MessageID(it.ch.ID, it.ev.ParentID))
+		}
+	}
+	if len(parents) == 0 {
+		return out, nil
+	}
+	known, err := p.store.ConversationsOfMessages(ctx, parents)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		ev := it.ev
+		if ev.Platform != webhook.X || ev.Kind != webhook.KindComment || ev.Action != webhook.ActionMessage {
+			continue
+		}
+		id := conversation.MessageID(it.ch.ID, ev.ExternalID)
+		if ev.ParentID != "" {
+			if conv, ok := known[conversation.MessageID(it.ch.ID, ev.ParentID)]; ok {
+				out[id], known[id] = conv, conv
+				continue
+			}
+		}
+		if ev.ThreadKey != "" {
+			known[id] = conversation.ConversationID(it.ch.WorkspaceID, it.ch.ID, conversation.KindComment, ev.ThreadKey)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,98 @@
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Worker moves deliveries from the queue through the Processor.
+type Worker struct {
+	queue Queue
+	proc  *Processor
+	batch int
+	wait  time.Duration
+	grace time.Duration
+	log   *slog.Logger
+}
+
+// WorkerOptions tune a Worker.
+type WorkerOptions struct {
+	Batch int           // deliveries per batch
+	Wait  time.Duration // how long a claim waits for the first delivery
+	// Grace bounds how long a claimed batch may still take after Run's context
+	// ends: finishing it spares a redelivery.
+	Grace time.Duration
+}
+
+// NewWorker returns a worker.
+func NewWorker(q Queue, p *Processor, o WorkerOptions, log *slog.Logger) *Worker {
+	if o.Batch <= 0 {
+		o.Batch = 100
+	}
+	if o.Wait <= 0 {
+		o.Wait = time.Second
+	}
+	if o.Grace <= 0 {
+		o.Grace = 10 * time.Second
+	}
+	return &Worker{queue: q, proc: p, batch: o.Batch, wait: o.Wait, grace: o.Grace, log: log}
+}
+
+// Run claims, processes and acknowledges batches until ctx ends. A batch that
+// fails is not acknowledged: the queue hands it out again after its lease.
+func (w *Worker) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		ds, err := w.queue.Claim(ctx, w.batch, w.wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			w.log.WarnContext(ctx, "ingest: claim failed", "err", err)
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		if len(ds) == 0 {
+			continue
+		}
+		if err := w.handle(ctx, ds); err != nil {
+			w.log.ErrorContext(ctx, "ingest: batch failed, left for redelivery", "deliveries", len(ds), "err", err)
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+	}
+	return nil
+}
+
+// handle processes and acknowledges one batch; a stop in the middle gets a
+// grace period rather than leaving the batch for redelivery.
+func (w *Worker) handle(ctx context.Context, ds []Delivery) error {
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(w.grace, cancel)
+		context.AfterFunc(bctx, func() { t.Stop() })
+	})
+	defer stop()
+	res, err := w.proc.Process(bctx, ds)
+	if err != nil {
+		return err
+	}
+	if err := w.queue.Ack(bctx, ds); err != nil {
+		return err
+	}
+	w.log.DebugContext(ctx, "ingest: batch stored", "deliveries", len(ds), "created", res.Created,
+		"updated", res.Updated, "duplicates", res.Duplicates, "ignored", res.Ignored)
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
