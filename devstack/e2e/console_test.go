@@ -257,10 +257,27 @@ func checkAccessible(t *testing.T, tb *tab) {
 			if (!named) out.push(f.outerHTML.slice(0, 120));
 		}
 		for (const d of document.querySelectorAll('div[onclick], span[onclick]')) out.push(d.outerHTML.slice(0, 120));
+		// WCAG AA contrast of every visible text against its effective background.
+		const parse = (c) => { const m = /rgba?\(([^)]+)\)/.exec(c); if (!m) return null; const p = m[1].split(',').map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+		const lum = ({ r, g, b }) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+		const bgOf = (el) => { for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a >= 0.99) return c; } return { r: 255, g: 255, b: 255, a: 1 }; };
+		for (const el of document.querySelectorAll('body *')) {
+			if (el.closest('svg, .visually-hidden, .skip-link, option, :disabled, dialog:not([open])')) continue;
+			if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+			if (!visible(el)) continue;
+			const cs = getComputedStyle(el);
+			if (cs.visibility === 'hidden') continue;
+			const fg = parse(cs.color), bg = bgOf(el);
+			const hi = Math.max(lum(fg), lum(bg)), lo = Math.min(lum(fg), lum(bg));
+			const ratio = (hi + 0.05) / (lo + 0.05);
+			const size = parseFloat(cs.fontSize), bold = parseInt(cs.fontWeight, 10) >= 700;
+			const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+			if (ratio < need) out.push('contrast ' + ratio.toFixed(2) + ' < ' + need + ': ' + el.tagName + ' "' + el.textContent.trim().slice(0, 40) + '"');
+		}
 		return out;
 	})()`)
 	for _, b := range bad {
-		t.Errorf("%s: control without an accessible name: %s", tb.name, b)
+		t.Errorf("%s: not accessible: %s", tb.name, b)
 	}
 }
 

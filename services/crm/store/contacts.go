@@ -192,6 +192,9 @@ func (s *Contacts) Ensure(ctx context.Context, ws, id string, c contact.Contact)
 	delete(m, "_id")
 	delete(m, "ws")
 	_, err = s.contacts.UpdateOne(ctx, bson.M{"_id": id, "ws": ws}, bson.M{"$setOnInsert": m}, options.UpdateOne().SetUpsert(true))
+	if mongox.IsDuplicate(err) {
+		return nil // two upserts raced and the other one inserted it: it exists
+	}
 	return mongox.Translate(err, "ensure contact", "contact")
 }
 

@@ -171,7 +171,8 @@ func arrays[T int | int64](inc, set bson.M, path string, old, cur []T) {
 
 // ReplaceNodes implements ledger.Storer.
 func (s *Ledger) ReplaceNodes(ctx context.Context, ws string, nodes []ledger.Node) error {
-	const batch = 1000
+	// Small ordered batches: FerretDB stalls on large unordered update batches.
+	const batch = 100
 	for start := 0; start < len(nodes); start += batch {
 		end := min(start+batch, len(nodes))
 		models := make([]mongo.WriteModel, 0, end-start)
@@ -182,10 +183,12 @@ func (s *Ledger) ReplaceNodes(ctx context.Context, ws string, nodes []ledger.Nod
 				"val.referral": n.Referral, "val.total": n.Total, "val.tier": n.Tier,
 				"link": fromLink(n.Link), "eff": fromLink(n.Eff), "alias": n.Alias, "canonical": n.Canonical,
 			}
-			models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": n.ID, "ws": ws}).
+			// By _id alone: the nodes come from this workspace's own scan, and
+			// FerretDB only uses the primary key when _id is the whole filter.
+			models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": n.ID}).
 				SetUpdate(bson.M{"$set": set, "$inc": bson.M{"val.ver": int64(1)}}))
 		}
-		if _, err := s.contacts.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		if _, err := s.contacts.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
 			return mongox.Translate(err, "replace nodes", "contact")
 		}
 	}

@@ -71,11 +71,15 @@ const (
 	Earlier
 )
 
-// MessageState is a stored message with the ingest bookkeeping: Counted is
-// true once the message is included in its conversation's counters.
+// MessageState is a stored message with the ingest bookkeeping.
 type MessageState struct {
 	Message
+	// Counted is true once the message is meant to be in its conversation's
+	// counters: set when a batch creates the message visible (that batch
+	// counts it next) or when a later batch counted it (MarkCounted).
 	Counted bool
+	// Inserted is true when this batch created the message document.
+	Inserted bool
 }
 
 // Applied is the result of applying a batch of changes.

@@ -111,12 +111,14 @@ func (p *Processor) Process(ctx context.Context, ds []Delivery) (Result, error) 
 	return r, err
 }
 
-// Ingest stores events a poller fetched for ch. Pollers fetch the same events
-// again after a crash, so every call is treated as a possible redelivery.
+// Ingest stores events a poller fetched for ch. Pollers fetch the same
+// events again on every poll, so they are not treated as redeliveries: known
+// events publish nothing. (A crash between storing and publishing loses the
+// live events of that poll; the data is complete.)
 func (p *Processor) Ingest(ctx context.Context, ch channel.Channel, events []webhook.Event, receivedAt time.Time) (Result, error) {
 	items := make([]item, len(events))
 	for i, ev := range events {
-		items[i] = item{ch: ch, ev: ev, receivedAt: receivedAt, redelivered: true}
+		items[i] = item{ch: ch, ev: ev, receivedAt: receivedAt}
 	}
 	return p.apply(ctx, items)
 }
@@ -190,10 +192,12 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 		return res, err
 	}
 
-	// Count every visible, uncounted message whose original is in the batch.
-	// The conversation's guard makes counting twice impossible, so recounting
-	// after a crash is safe; the outcome says who publishes.
+	// Count each visible message whose original is in the batch and that this
+	// batch just created, or that is not counted yet, or (on a redelivery) that
+	// a crash may have stored without counting. The conversation's guard makes
+	// counting twice impossible; the outcome says who publishes.
 	var counts []conversation.Count
+	var unmarked []string
 	counting := map[string]bool{}
 	recovery := map[string]bool{} // messages touched by a redelivered event
 	for i, c := range changes {
@@ -211,10 +215,17 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 			res.Duplicates++
 		}
 		m := applied.Messages[c.MessageID]
-		if c.Action != conversation.ActionCreate || m.Placeholder || m.Counted || m.ConversationID == "" || counting[c.MessageID] {
+		if c.Action != conversation.ActionCreate || m.Placeholder || m.ConversationID == "" || counting[c.MessageID] {
+			continue
+		}
+		created := m.Inserted && applied.Outcomes[i] == conversation.Mine
+		if !created && m.Counted && !from[i].redelivered {
 			continue
 		}
 		counting[c.MessageID] = true
+		if !m.Counted {
+			unmarked = append(unmarked, m.ID)
+		}
 		t := *c.Thread
 		t.ID = m.ConversationID
 		counts = append(counts, conversation.Count{MessageID: m.ID, Direction: m.Direction, At: m.PlatformTime, Thread: t})
@@ -287,11 +298,7 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 			return res, fmt.Errorf("publish %s: %w", e.Type, err)
 		}
 	}
-	ids := make([]string, len(counts))
-	for i, c := range counts {
-		ids[i] = c.MessageID
-	}
-	if err := p.store.MarkCounted(ctx, ids); err != nil {
+	if err := p.store.MarkCounted(ctx, unmarked); err != nil {
 		return res, err
 	}
 	var announced []string

@@ -96,3 +96,23 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-time.After(d):
 	}
 }
+
+// Drain processes deliveries until a claim waiting idle finds none, and
+// returns how many it stored. Tests and benchmarks use it to wait for the
+// queue to empty; it stops at the first failed batch.
+func (w *Worker) Drain(ctx context.Context, idle time.Duration) (int, error) {
+	n := 0
+	for {
+		ds, err := w.queue.Claim(ctx, w.batch, idle)
+		if err != nil {
+			return n, err
+		}
+		if len(ds) == 0 {
+			return n, ctx.Err()
+		}
+		if err := w.handle(ctx, ds); err != nil {
+			return n, err
+		}
+		n += len(ds)
+	}
+}

@@ -3,6 +3,7 @@ package conversationdb
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/communityinbox/inbox/conversation"
@@ -42,7 +43,8 @@ func (s *Store) ConversationsOfMessages(ctx context.Context, ids []string) (map[
 //
 // Round trips: one read; one insert for the messages the batch creates; for
 // changes to existing messages, the guarded updates (in commands of at most
-// MaxUpdatesPerCommand) and one read back. Already-seen events cost no write.
+// MaxUpdatesPerCommand) and one read back, or with SingleWriter one update per
+// changed message and no read back. Already-seen events cost no write.
 func (s *Store) ApplyChanges(ctx context.Context, token string, changes []conversation.Change) (conversation.Applied, error) {
 	res := conversation.Applied{Outcomes: make([]conversation.Outcome, len(changes)), Messages: map[string]conversation.MessageState{}}
 	if len(changes) == 0 {
@@ -95,15 +97,21 @@ func (s *Store) ApplyChanges(ctx context.Context, token string, changes []conver
 
 	toInsert := make([]dbMessage, len(freshOrder))
 	for i, id := range freshOrder {
-		toInsert[i] = *fresh[id]
+		d := fresh[id]
+		// A message this batch creates visible is counted by this batch, right
+		// after; a crash before that is repaired when the batch is redelivered.
+		d.Counted = !d.Placeholder
+		toInsert[i] = *d
 	}
 	dups, err := insertNew(ctx, s.messages, toInsert)
 	if err != nil {
 		return res, fmt.Errorf("apply changes: %w", err)
 	}
+	inserted := map[string]bool{}
 	for i, d := range toInsert {
 		if !dups[i] {
 			docs[d.ID] = d
+			inserted[d.ID] = true
 			continue
 		}
 		// Lost a creation race: apply this batch's changes as updates instead.
@@ -114,50 +122,126 @@ func (s *Store) ApplyChanges(ctx context.Context, token string, changes []conver
 			}
 		}
 	}
-
-	if len(pending) > 0 {
-		var models []mongo.WriteModel
-		var touched []string
-		for i, c := range changes {
-			if res.Outcomes[i] == 0 {
-				models = append(models, changeModels(token, c, now)...)
-			}
-		}
-		for id := range pending {
-			touched = append(touched, id)
-		}
-		if err := s.bulk(ctx, s.messages, models); err != nil {
-			return res, fmt.Errorf("apply changes: %w", err)
-		}
-		back, err := s.loadMessages(ctx, touched)
-		if err != nil {
-			return res, err
-		}
-		for id, d := range back {
-			docs[id] = d
-		}
-		for i, c := range changes {
-			if res.Outcomes[i] != 0 {
-				continue
-			}
-			switch by, seen := docs[c.MessageID].Seen[seenField(c.Key)]; {
-			case !seen:
-				return res, fmt.Errorf("apply changes: %s on %s: %w", c.Action, c.MessageID, errUnrecorded)
-			case by == token:
-				res.Outcomes[i] = conversation.Mine
-			default:
-				res.Outcomes[i] = conversation.Earlier
-			}
-		}
+	if err := s.updateMessages(ctx, token, changes, pending, docs, res.Outcomes, now); err != nil {
+		return res, err
 	}
 	for _, id := range ids {
 		d, ok := docs[id]
 		if !ok {
 			return res, fmt.Errorf("apply changes: message %s: %w", id, errUnrecorded)
 		}
-		res.Messages[id] = toBusMessage(d)
+		st := toBusMessage(d)
+		st.Inserted = inserted[id]
+		res.Messages[id] = st
 	}
 	return res, nil
+}
+
+// updateMessages applies the pending changes (by message id, indexes into
+// changes) to existing messages and records their outcomes; docs is updated
+// to the messages after the writes.
+func (s *Store) updateMessages(ctx context.Context, token string, changes []conversation.Change, pending map[string][]int,
+	docs map[string]dbMessage, outcomes []conversation.Outcome, now time.Time) error {
+	if len(pending) == 0 {
+		return nil
+	}
+	var touched []string
+	for id := range pending {
+		touched = append(touched, id)
+	}
+	sort.Strings(touched)
+	if s.single {
+		// Nobody else writes: apply in memory to what we read, write the difference.
+		var missing []string
+		for _, id := range touched {
+			if _, ok := docs[id]; !ok {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			// Inserted by someone after all (the promise was broken): read them.
+			back, err := s.loadMessages(ctx, missing)
+			if err != nil {
+				return err
+			}
+			for id, d := range back {
+				docs[id] = d
+			}
+		}
+		var models []mongo.WriteModel
+		for _, id := range touched {
+			before, ok := docs[id]
+			if !ok {
+				return fmt.Errorf("apply changes: message %s: %w", id, errUnrecorded)
+			}
+			after, err := cloneDoc(before)
+			if err != nil {
+				return err
+			}
+			for _, i := range pending[id] {
+				if after.apply(token, changes[i], now) {
+					outcomes[i] = conversation.Mine
+				} else {
+					outcomes[i] = conversation.Earlier
+				}
+			}
+			m, err := diffUpdate(id, before, after)
+			if err != nil {
+				return err
+			}
+			if m != nil {
+				models = append(models, m)
+			}
+			docs[id] = after
+		}
+		if err := s.bulk(ctx, s.messages, models); err != nil {
+			return fmt.Errorf("apply changes: %w", err)
+		}
+		return nil
+	}
+	var models []mongo.WriteModel
+	for _, id := range touched {
+		for _, i := range pending[id] {
+			models = append(models, changeModels(token, changes[i], now)...)
+		}
+	}
+	if err := s.bulk(ctx, s.messages, models); err != nil {
+		return fmt.Errorf("apply changes: %w", err)
+	}
+	back, err := s.loadMessages(ctx, touched)
+	if err != nil {
+		return err
+	}
+	for id, d := range back {
+		docs[id] = d
+	}
+	for _, id := range touched {
+		for _, i := range pending[id] {
+			c := changes[i]
+			switch by, seen := docs[id].Seen[seenField(c.Key)]; {
+			case !seen:
+				return fmt.Errorf("apply changes: %s on %s: %w", c.Action, id, errUnrecorded)
+			case by == token:
+				outcomes[i] = conversation.Mine
+			default:
+				outcomes[i] = conversation.Earlier
+			}
+		}
+	}
+	return nil
+}
+
+// cloneDoc deep-copies a document through BSON.
+func cloneDoc[T any](d T) (T, error) {
+	var out T
+	b, err := bson.Marshal(d)
+	if err != nil {
+		return out, fmt.Errorf("clone: %w", err)
+	}
+	if err := bson.Unmarshal(b, &out); err != nil {
+		return out, fmt.Errorf("clone: %w", err)
+	}
+	return out, nil
 }
 
 func (s *Store) loadMessages(ctx context.Context, ids []string) (map[string]dbMessage, error) {
@@ -266,6 +350,13 @@ func deliveryModel(id bson.E, state conversation.DeliveryState, at time.Time) mo
 func (s *Store) MarkCounted(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
+	}
+	if s.single {
+		models := make([]mongo.WriteModel, len(ids))
+		for i, id := range ids {
+			models[i] = update(bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "counted", Value: true}}}})
+		}
+		return s.bulk(ctx, s.messages, models)
 	}
 	_, err := s.messages.UpdateMany(ctx, append(idFilter(ids), bson.E{Key: "counted", Value: false}),
 		bson.D{{Key: "$set", Value: bson.D{{Key: "counted", Value: true}}}})

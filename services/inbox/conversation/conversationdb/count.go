@@ -24,11 +24,13 @@ func optsProjection(fields ...string) *options.FindOptionsBuilder {
 // counted message to its conversation's counters exactly once: the update that
 // counts a message also records it (with token) in the conversation, and is
 // guarded by that record's absence. The records are pruned after PruneAfter;
-// the caller marks the messages counted (MarkCounted) before that.
+// by then the messages must be marked counted (ApplyChanges marks the ones it
+// creates visible, MarkCounted the others).
 //
 // Round trips: one read; one insert for new conversations; for existing ones
 // the guarded updates (in commands of at most MaxUpdatesPerCommand) and one
-// read back; plus a rare repair of waiting_since when an answer arrived late.
+// read back, or with SingleWriter one update per conversation; plus a rare
+// repair of waiting_since when an answer arrived late.
 func (s *Store) AddToConversations(ctx context.Context, token string, counts []conversation.Count) (conversation.Counted, error) {
 	res := conversation.Counted{Outcomes: make([]conversation.Outcome, len(counts)), Conversations: map[string]conversation.CountState{}}
 	if len(counts) == 0 {
@@ -81,15 +83,47 @@ func (s *Store) AddToConversations(ctx context.Context, token string, counts []c
 		}
 	}
 
-	// Everything not inserted just now goes through guarded updates.
+	var rest []conversation.Count
+	for _, c := range counts {
+		if !inserted[c.Thread.ID] {
+			rest = append(rest, c)
+		}
+	}
+	if s.single {
+		err = s.countSingle(ctx, token, rest, docs, now)
+	} else {
+		err = s.countGuarded(ctx, token, rest, docs, now)
+	}
+	if err != nil {
+		return res, err
+	}
+	for i, c := range counts {
+		d, ok := docs[c.Thread.ID]
+		if !ok {
+			return res, fmt.Errorf("count messages: conversation %s: %w", c.Thread.ID, errUnrecorded)
+		}
+		res.Conversations[d.ID] = toBusConversation(d)
+		// A missing record means it was counted long ago and pruned.
+		if e, ok := d.Inflight[inflightKey(c.MessageID)]; ok && e.By == token {
+			res.Outcomes[i] = conversation.Mine
+		} else {
+			res.Outcomes[i] = conversation.Earlier
+		}
+	}
+	return res, nil
+}
+
+// countGuarded counts into existing conversations with guarded updates, then
+// reads them back (into docs), repairs waiting_since and prunes old records.
+func (s *Store) countGuarded(ctx context.Context, token string, counts []conversation.Count, docs map[string]dbConversation, now time.Time) error {
+	if len(counts) == 0 {
+		return nil
+	}
 	var models []mongo.WriteModel
 	var touched []string
 	detailed := map[string]bool{}
 	for _, c := range counts {
 		id := c.Thread.ID
-		if inserted[id] {
-			continue
-		}
 		existing, known := docs[id]
 		if !detailed[id] {
 			detailed[id] = true
@@ -108,38 +142,119 @@ func (s *Store) AddToConversations(ctx context.Context, token string, counts []c
 		}
 		models = append(models, countModels(token, c, now, existing, known)...)
 	}
-	if len(touched) > 0 {
-		if err := s.bulk(ctx, s.conversations, models); err != nil {
-			return res, fmt.Errorf("count messages: %w", err)
+	if err := s.bulk(ctx, s.conversations, models); err != nil {
+		return fmt.Errorf("count messages: %w", err)
+	}
+	back, err := s.loadConversations(ctx, touched)
+	if err != nil {
+		return err
+	}
+	for id, d := range back {
+		docs[id] = d
+	}
+	if err := s.repairWaiting(ctx, docs, touched); err != nil {
+		return err
+	}
+	return s.prune(ctx, docs, touched, now)
+}
+
+// countSingle counts into existing conversations in memory and writes each
+// one's difference with one update (see Options.SingleWriter).
+func (s *Store) countSingle(ctx context.Context, token string, counts []conversation.Count, docs map[string]dbConversation, now time.Time) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	var order []string
+	by := map[string][]conversation.Count{}
+	for _, c := range counts {
+		if by[c.Thread.ID] == nil {
+			order = append(order, c.Thread.ID)
 		}
-		back, err := s.loadConversations(ctx, touched)
+		by[c.Thread.ID] = append(by[c.Thread.ID], c)
+	}
+	var missing []string
+	for _, id := range order {
+		if _, ok := docs[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		// Created by someone after all (the promise was broken): read them.
+		back, err := s.loadConversations(ctx, missing)
 		if err != nil {
-			return res, err
+			return err
 		}
 		for id, d := range back {
 			docs[id] = d
 		}
-		if err := s.repairWaiting(ctx, docs, touched); err != nil {
-			return res, err
-		}
-		if err := s.prune(ctx, docs, touched, now); err != nil {
-			return res, err
-		}
 	}
-	for i, c := range counts {
-		d, ok := docs[c.Thread.ID]
+	var models []mongo.WriteModel
+	for _, id := range order {
+		before, ok := docs[id]
 		if !ok {
-			return res, fmt.Errorf("count messages: conversation %s: %w", c.Thread.ID, errUnrecorded)
+			return fmt.Errorf("count messages: conversation %s: %w", id, errUnrecorded)
 		}
-		res.Conversations[d.ID] = toBusConversation(d)
-		// A missing record means it was counted long ago and pruned.
-		if e, ok := d.Inflight[inflightKey(c.MessageID)]; ok && e.By == token {
-			res.Outcomes[i] = conversation.Mine
-		} else {
-			res.Outcomes[i] = conversation.Earlier
+		after, err := cloneDoc(before)
+		if err != nil {
+			return err
 		}
+		for i, c := range by[id] {
+			if i == 0 {
+				after.refresh(c.Thread)
+			}
+			after.add(token, c, now)
+		}
+		if err := s.settleFromStore(ctx, &after); err != nil {
+			return err
+		}
+		for k, e := range after.Inflight {
+			if now.Sub(e.At) > PruneAfter {
+				delete(after.Inflight, k)
+			}
+		}
+		m, err := diffUpdate(id, before, after)
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			models = append(models, m)
+		}
+		docs[id] = after
 	}
-	return res, nil
+	if err := s.bulk(ctx, s.conversations, models); err != nil {
+		return fmt.Errorf("count messages: %w", err)
+	}
+	return nil
+}
+
+// settleFromStore is repairWaiting for a conversation held in memory.
+func (s *Store) settleFromStore(ctx context.Context, d *dbConversation) error {
+	if d.LastIncomingAt.IsZero() || !d.LastIncomingAt.After(d.LastOutgoingAt) || !d.WaitingSince.IsZero() {
+		return nil
+	}
+	first, err := s.firstUnanswered(ctx, d.ID, d.LastOutgoingAt)
+	if err != nil || first.IsZero() {
+		return err
+	}
+	d.WaitingSince = first
+	return nil
+}
+
+// firstUnanswered is the platform time of the first visible incoming message
+// of a conversation after an answer at answered, or zero.
+func (s *Store) firstUnanswered(ctx context.Context, conversationID string, answered time.Time) (time.Time, error) {
+	var first dbMessage
+	err := s.messages.FindOne(ctx, bson.D{{Key: "conversation_id", Value: conversationID},
+		{Key: "platform_time", Value: bson.D{{Key: "$gt", Value: answered}}},
+		{Key: "direction", Value: string(conversation.DirectionIn)}, {Key: "placeholder", Value: false}},
+		options.FindOne().SetSort(bson.D{{Key: "platform_time", Value: 1}})).Decode(&first)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("first unanswered message: %w", err)
+	}
+	return first.PlatformTime, nil
 }
 
 // settleWaiting fixes waiting_since of a conversation built from this batch
@@ -265,23 +380,19 @@ func (s *Store) repairWaiting(ctx context.Context, docs map[string]dbConversatio
 		if d.LastIncomingAt.IsZero() || !d.LastIncomingAt.After(d.LastOutgoingAt) || !d.WaitingSince.IsZero() {
 			continue
 		}
-		var first dbMessage
-		err := s.messages.FindOne(ctx, bson.D{{Key: "conversation_id", Value: id},
-			{Key: "platform_time", Value: bson.D{{Key: "$gt", Value: d.LastOutgoingAt}}},
-			{Key: "direction", Value: string(conversation.DirectionIn)}, {Key: "placeholder", Value: false}},
-			options.FindOne().SetSort(bson.D{{Key: "platform_time", Value: 1}})).Decode(&first)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue
-		}
+		first, err := s.firstUnanswered(ctx, id, d.LastOutgoingAt)
 		if err != nil {
 			return fmt.Errorf("repair waiting: %w", err)
 		}
+		if first.IsZero() {
+			continue
+		}
 		if _, err := s.conversations.UpdateOne(ctx, bson.D{{Key: "_id", Value: id},
-			{Key: "last_outgoing_at", Value: notGTE(first.PlatformTime)}},
-			bson.D{{Key: "$min", Value: bson.D{{Key: "waiting_since", Value: first.PlatformTime}}}}); err != nil {
+			{Key: "last_outgoing_at", Value: notGTE(first)}},
+			bson.D{{Key: "$min", Value: bson.D{{Key: "waiting_since", Value: first}}}}); err != nil {
 			return fmt.Errorf("repair waiting: %w", err)
 		}
-		d.WaitingSince = first.PlatformTime
+		d.WaitingSince = first
 		docs[id] = d
 	}
 	return nil

@@ -157,3 +157,38 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// refresh applies what threadModels writes: the post's known fields, a DM
+// customer's latest handle and name, a comment thread's first commenter.
+func (d *dbConversation) refresh(t conversation.Thread) {
+	if p := t.Post; p != nil && p.ID != "" {
+		if d.Post == nil {
+			d.Post = &dbPost{}
+		}
+		for _, f := range []struct {
+			dst *string
+			v   string
+		}{{&d.Post.ID, p.ID}, {&d.Post.Text, p.Text}, {&d.Post.Permalink, p.Permalink}, {&d.Post.Type, p.Type}} {
+			if f.v != "" {
+				*f.dst = f.v
+			}
+		}
+	}
+	cust := t.Customer
+	switch {
+	case cust.UserID == "":
+	case t.Kind == conversation.KindDM:
+		d.Customer.UserID = cust.UserID
+		if cust.Platform != "" {
+			d.Customer.Platform = cust.Platform
+		}
+		if cust.Handle != "" {
+			d.Customer.Handle = cust.Handle
+		}
+		if cust.Name != "" {
+			d.Customer.Name = cust.Name
+		}
+	case d.Customer.UserID == "":
+		d.Customer = toDBIdentity(cust)
+	}
+}

@@ -29,9 +29,10 @@ import (
 )
 
 // PruneAfter is how long a conversation remembers which writer counted a
-// message. It must exceed the longest time a worker can spend between reading
-// a message as uncounted and counting it (a batch, well under the queue lease).
-const PruneAfter = 10 * time.Minute
+// message. It must exceed the longest time between a batch storing a message
+// and a redelivery of that batch counting it again (the queue lease, plus any
+// time all workers are down), or a redelivery that late could count twice.
+const PruneAfter = time.Hour
 
 // DefaultMaxUpdatesPerCommand bounds the updates sent in one command. FerretDB
 // 1.x keeps a pooled backend connection per matched update until the command
@@ -43,6 +44,13 @@ const DefaultMaxUpdatesPerCommand = 16
 type Options struct {
 	// MaxUpdatesPerCommand bounds the updates of one bulk write; 0 means DefaultMaxUpdatesPerCommand.
 	MaxUpdatesPerCommand int
+	// SingleWriter promises that no other writer applies changes, counts or
+	// sightings concurrently (the caller serializes batches). The store then
+	// checks guards against what it read at the start of the batch and writes
+	// one update per document, filtered by _id alone. That is what FerretDB
+	// needs: its updates are not atomic anyway, and it looks documents up by
+	// key only when the filter is {_id}; a guarded filter scans the collection.
+	SingleWriter bool
 }
 
 // Store is the MongoDB store of the inbox model.
@@ -51,6 +59,7 @@ type Store struct {
 	messages      *mongo.Collection
 	identities    *mongo.Collection
 	maxUpdates    int
+	single        bool
 	now           func() time.Time
 }
 
@@ -64,6 +73,7 @@ func New(ctx context.Context, db *mongo.Database, o Options) (*Store, error) {
 		messages:      db.Collection(messagesColl),
 		identities:    db.Collection(identitiesColl),
 		maxUpdates:    o.MaxUpdatesPerCommand,
+		single:        o.SingleWriter,
 		now:           func() time.Time { return time.Now().UTC() },
 	}
 	idx := []struct {

@@ -15,13 +15,24 @@ import (
 
 func TestMain(m *testing.M) { mongotest.Main(m) }
 
-func newStore(t *testing.T) *Store {
+func newStore(t *testing.T, single bool) *Store {
 	t.Helper()
-	s, err := New(context.Background(), mongotest.DB(t), Options{})
+	s, err := New(context.Background(), mongotest.DB(t), Options{SingleWriter: single})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// forModes runs f against a store in each write mode: guarded updates (any
+// number of concurrent writers, MongoDB) and single writer (FerretDB).
+func forModes(t *testing.T, f func(t *testing.T, s *Store)) {
+	for _, m := range []struct {
+		name   string
+		single bool
+	}{{"guarded", false}, {"single-writer", true}} {
+		t.Run(m.name, func(t *testing.T) { f(t, newStore(t, m.single)) })
+	}
 }
 
 var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
@@ -77,91 +88,93 @@ func apply(t *testing.T, s *Store, token string, cs ...conversation.Change) conv
 }
 
 func TestApplyRecordsEachEventOnce(t *testing.T) {
-	s := newStore(t)
-	c := create("ch1", "m1", "hello", 0, conversation.DirectionIn)
-	r1 := apply(t, s, "A", c)
-	r2 := apply(t, s, "B", c)
-	if r1.Outcomes[0] != conversation.Mine || r2.Outcomes[0] != conversation.Earlier {
-		t.Fatalf("outcomes %v then %v, want Mine then Earlier", r1.Outcomes, r2.Outcomes)
-	}
-	m, err := s.Message(context.Background(), "w1", c.MessageID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Text != "hello" || m.Placeholder || m.Direction != conversation.DirectionIn || m.Author.UserID != "cust" ||
-		len(m.Attachments) != 1 || m.Attachments[0].URL != "https://x/1.png" || !m.PlatformTime.Equal(at(0)) ||
-		!m.ReceivedAt.Equal(at(1)) || m.ConversationID != c.ConversationID {
-		t.Fatalf("message %+v", m)
-	}
-	// Within one batch a repeated event is reported as Earlier, not twice Mine.
-	e := edit("ch1", "m1", "hello!", 5)
-	r3 := apply(t, s, "C", e, e)
-	if r3.Outcomes[0] != conversation.Mine || r3.Outcomes[1] != conversation.Earlier {
-		t.Fatalf("in-batch duplicate outcomes %v", r3.Outcomes)
-	}
-	m, _ = s.Message(context.Background(), "w1", c.MessageID)
-	if len(m.Edits) != 1 || m.Text != "hello!" {
-		t.Fatalf("edits %+v text %q", m.Edits, m.Text)
-	}
-	// A foreign workspace does not see it.
-	if _, err := s.Message(context.Background(), "w2", c.MessageID); err == nil {
-		t.Fatal("message visible from another workspace")
-	}
+	forModes(t, func(t *testing.T, s *Store) {
+		c := create("ch1", "m1", "hello", 0, conversation.DirectionIn)
+		r1 := apply(t, s, "A", c)
+		r2 := apply(t, s, "B", c)
+		if r1.Outcomes[0] != conversation.Mine || r2.Outcomes[0] != conversation.Earlier {
+			t.Fatalf("outcomes %v then %v, want Mine then Earlier", r1.Outcomes, r2.Outcomes)
+		}
+		m, err := s.Message(context.Background(), "w1", c.MessageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Text != "hello" || m.Placeholder || m.Direction != conversation.DirectionIn || m.Author.UserID != "cust" ||
+			len(m.Attachments) != 1 || m.Attachments[0].URL != "https://x/1.png" || !m.PlatformTime.Equal(at(0)) ||
+			!m.ReceivedAt.Equal(at(1)) || m.ConversationID != c.ConversationID {
+			t.Fatalf("message %+v", m)
+		}
+		// Within one batch a repeated event is reported as Earlier, not twice Mine.
+		e := edit("ch1", "m1", "hello!", 5)
+		r3 := apply(t, s, "C", e, e)
+		if r3.Outcomes[0] != conversation.Mine || r3.Outcomes[1] != conversation.Earlier {
+			t.Fatalf("in-batch duplicate outcomes %v", r3.Outcomes)
+		}
+		m, _ = s.Message(context.Background(), "w1", c.MessageID)
+		if len(m.Edits) != 1 || m.Text != "hello!" {
+			t.Fatalf("edits %+v text %q", m.Edits, m.Text)
+		}
+		// A foreign workspace does not see it.
+		if _, err := s.Message(context.Background(), "w2", c.MessageID); err == nil {
+			t.Fatal("message visible from another workspace")
+		}
+	})
 }
 
 // TestMergeIsOrderIndependent applies the same events in many orders, with
 // redeliveries sprinkled in and batches of random size, and checks the final
 // state is the same each time.
 func TestMergeIsOrderIndependent(t *testing.T) {
-	s := newStore(t)
-	events := func(ch string) []conversation.Change {
-		return []conversation.Change{
-			create(ch, "m", "original", 10, conversation.DirectionIn),
-			edit(ch, "m", "second", 20),
-			edit(ch, "m", "third", 30),
-			hideUnhide(ch, "m", conversation.ActionHide, 40),
-			hideUnhide(ch, "m", conversation.ActionUnhide, 50),
-			hideUnhide(ch, "m", conversation.ActionHide, 60),
-			react(ch, "m", "u1", "👍", 20),
-			react(ch, "m", "u1", "", 25), // u1 removes it
-			react(ch, "m", "u2", "❤", 30),
-			react(ch, "m", "u2", "😮", 35), // u2 changes it
-		}
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for run := range 24 {
-		ch := fmt.Sprintf("perm%d", run)
-		evs := events(ch)
-		rng.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
-		// Redeliver a few.
-		for range 3 {
-			evs = append(evs, evs[rng.IntN(len(evs))])
-		}
-		for i := 0; i < len(evs); {
-			n := 1 + rng.IntN(3)
-			if i+n > len(evs) {
-				n = len(evs) - i
+	forModes(t, func(t *testing.T, s *Store) {
+		events := func(ch string) []conversation.Change {
+			return []conversation.Change{
+				create(ch, "m", "original", 10, conversation.DirectionIn),
+				edit(ch, "m", "second", 20),
+				edit(ch, "m", "third", 30),
+				hideUnhide(ch, "m", conversation.ActionHide, 40),
+				hideUnhide(ch, "m", conversation.ActionUnhide, 50),
+				hideUnhide(ch, "m", conversation.ActionHide, 60),
+				react(ch, "m", "u1", "👍", 20),
+				react(ch, "m", "u1", "", 25), // u1 removes it
+				react(ch, "m", "u2", "❤", 30),
+				react(ch, "m", "u2", "😮", 35), // u2 changes it
 			}
-			apply(t, s, fmt.Sprintf("tok%d-%d", run, i), evs[i:i+n]...)
-			i += n
 		}
-		m, err := s.Message(context.Background(), "w1", conversation.MessageID(ch, "m"))
-		if err != nil {
-			t.Fatal(err)
+		rng := rand.New(rand.NewPCG(1, 2))
+		for run := range 24 {
+			ch := fmt.Sprintf("perm%d", run)
+			evs := events(ch)
+			rng.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+			// Redeliver a few.
+			for range 3 {
+				evs = append(evs, evs[rng.IntN(len(evs))])
+			}
+			for i := 0; i < len(evs); {
+				n := 1 + rng.IntN(3)
+				if i+n > len(evs) {
+					n = len(evs) - i
+				}
+				apply(t, s, fmt.Sprintf("tok%d-%d", run, i), evs[i:i+n]...)
+				i += n
+			}
+			m, err := s.Message(context.Background(), "w1", conversation.MessageID(ch, "m"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Text != "third" || !m.TextAt.Equal(at(30)) || len(m.Edits) != 2 || m.Placeholder {
+				t.Fatalf("run %d: text %q at %v edits %d placeholder %v", run, m.Text, m.TextAt, len(m.Edits), m.Placeholder)
+			}
+			if m.Tombstone == nil || m.Tombstone.State != conversation.TombstoneHidden || !m.Tombstone.At.Equal(at(60)) {
+				t.Fatalf("run %d: tombstone %+v", run, m.Tombstone)
+			}
+			if len(m.Reactions) != 1 || m.Reactions[0].UserID != "u2" || m.Reactions[0].Emoji != "😮" {
+				t.Fatalf("run %d: reactions %+v", run, m.Reactions)
+			}
+			if m.Author.Name != "Customer" || m.PlatformTime.IsZero() {
+				t.Fatalf("run %d: original fields lost: %+v", run, m)
+			}
 		}
-		if m.Text != "third" || !m.TextAt.Equal(at(30)) || len(m.Edits) != 2 || m.Placeholder {
-			t.Fatalf("run %d: text %q at %v edits %d placeholder %v", run, m.Text, m.TextAt, len(m.Edits), m.Placeholder)
-		}
-		if m.Tombstone == nil || m.Tombstone.State != conversation.TombstoneHidden || !m.Tombstone.At.Equal(at(60)) {
-			t.Fatalf("run %d: tombstone %+v", run, m.Tombstone)
-		}
-		if len(m.Reactions) != 1 || m.Reactions[0].UserID != "u2" || m.Reactions[0].Emoji != "😮" {
-			t.Fatalf("run %d: reactions %+v", run, m.Reactions)
-		}
-		if m.Author.Name != "Customer" || m.PlatformTime.IsZero() {
-			t.Fatalf("run %d: original fields lost: %+v", run, m)
-		}
-	}
+	})
 }
 
 func hideUnhide(ch, ext string, a conversation.Action, sec int) conversation.Change {
@@ -169,56 +182,58 @@ func hideUnhide(ch, ext string, a conversation.Action, sec int) conversation.Cha
 }
 
 func TestDeleteIsFinalAndKeepsText(t *testing.T) {
-	s := newStore(t)
-	del := base("ch", "m", conversation.ActionDelete, "delete:m", 30)
-	// Delete and hide arrive before the original.
-	apply(t, s, "A", del, hideUnhide("ch", "m", conversation.ActionUnhide, 40))
-	m, _ := s.Message(context.Background(), "w1", del.MessageID)
-	if !m.Placeholder || m.Tombstone == nil || m.Tombstone.State != conversation.TombstoneDeleted {
-		t.Fatalf("placeholder %+v", m)
-	}
-	apply(t, s, "B", create("ch", "m", "rude words", 10, conversation.DirectionIn))
-	m, _ = s.Message(context.Background(), "w1", del.MessageID)
-	if m.Placeholder || m.Text != "rude words" || m.Tombstone == nil || m.Tombstone.State != conversation.TombstoneDeleted || !m.Tombstone.At.Equal(at(30)) {
-		t.Fatalf("after original: %+v tomb %+v", m, m.Tombstone)
-	}
+	forModes(t, func(t *testing.T, s *Store) {
+		del := base("ch", "m", conversation.ActionDelete, "delete:m", 30)
+		// Delete and hide arrive before the original.
+		apply(t, s, "A", del, hideUnhide("ch", "m", conversation.ActionUnhide, 40))
+		m, _ := s.Message(context.Background(), "w1", del.MessageID)
+		if !m.Placeholder || m.Tombstone == nil || m.Tombstone.State != conversation.TombstoneDeleted {
+			t.Fatalf("placeholder %+v", m)
+		}
+		apply(t, s, "B", create("ch", "m", "rude words", 10, conversation.DirectionIn))
+		m, _ = s.Message(context.Background(), "w1", del.MessageID)
+		if m.Placeholder || m.Text != "rude words" || m.Tombstone == nil || m.Tombstone.State != conversation.TombstoneDeleted || !m.Tombstone.At.Equal(at(30)) {
+			t.Fatalf("after original: %+v tomb %+v", m, m.Tombstone)
+		}
+	})
 }
 
 func TestDeliveryNeverGoesBackwards(t *testing.T) {
-	s := newStore(t)
-	orders := [][]conversation.DeliveryState{
-		{conversation.DeliverySent, conversation.DeliveryDelivered, conversation.DeliveryRead},
-		{conversation.DeliveryRead, conversation.DeliverySent, conversation.DeliveryDelivered},
-		{conversation.DeliveryDelivered, conversation.DeliveryRead, conversation.DeliverySent},
-	}
-	for i, order := range orders {
-		ext := fmt.Sprintf("wamid.%d", i)
-		for j, st := range order {
-			apply(t, s, fmt.Sprintf("t%d%d", i, j), status("ch", ext, st, 10+j))
+	forModes(t, func(t *testing.T, s *Store) {
+		orders := [][]conversation.DeliveryState{
+			{conversation.DeliverySent, conversation.DeliveryDelivered, conversation.DeliveryRead},
+			{conversation.DeliveryRead, conversation.DeliverySent, conversation.DeliveryDelivered},
+			{conversation.DeliveryDelivered, conversation.DeliveryRead, conversation.DeliverySent},
 		}
-		m, _ := s.Message(context.Background(), "w1", conversation.MessageID("ch", ext))
-		if m.Delivery == nil || m.Delivery.State != conversation.DeliveryRead {
-			t.Fatalf("order %v: delivery %+v", order, m.Delivery)
+		for i, order := range orders {
+			ext := fmt.Sprintf("wamid.%d", i)
+			for j, st := range order {
+				apply(t, s, fmt.Sprintf("t%d%d", i, j), status("ch", ext, st, 10+j))
+			}
+			m, _ := s.Message(context.Background(), "w1", conversation.MessageID("ch", ext))
+			if m.Delivery == nil || m.Delivery.State != conversation.DeliveryRead {
+				t.Fatalf("order %v: delivery %+v", order, m.Delivery)
+			}
+			if !m.Placeholder || m.Direction != conversation.DirectionOut {
+				t.Fatalf("status-only message should be an outbound placeholder: %+v", m)
+			}
 		}
-		if !m.Placeholder || m.Direction != conversation.DirectionOut {
-			t.Fatalf("status-only message should be an outbound placeholder: %+v", m)
+		// Failed after sent sticks and records the error; delivered after failed wins but keeps it.
+		apply(t, s, "x1", status("ch", "f", conversation.DeliveryFailed, 20))
+		apply(t, s, "x2", status("ch", "f", conversation.DeliverySent, 10))
+		m, _ := s.Message(context.Background(), "w1", conversation.MessageID("ch", "f"))
+		if m.Delivery.State != conversation.DeliveryFailed || m.Delivery.ErrorCode != "131047" || m.Delivery.ErrorMessage == "" {
+			t.Fatalf("failed: %+v", m.Delivery)
 		}
-	}
-	// Failed after sent sticks and records the error; delivered after failed wins but keeps it.
-	apply(t, s, "x1", status("ch", "f", conversation.DeliveryFailed, 20))
-	apply(t, s, "x2", status("ch", "f", conversation.DeliverySent, 10))
-	m, _ := s.Message(context.Background(), "w1", conversation.MessageID("ch", "f"))
-	if m.Delivery.State != conversation.DeliveryFailed || m.Delivery.ErrorCode != "131047" || m.Delivery.ErrorMessage == "" {
-		t.Fatalf("failed: %+v", m.Delivery)
-	}
-	// The outbound original arriving later (an echo) keeps the advanced state.
-	out := create("ch", "f", "our reply", 5, conversation.DirectionOut)
-	out.Echo = true
-	apply(t, s, "x3", out)
-	m, _ = s.Message(context.Background(), "w1", conversation.MessageID("ch", "f"))
-	if m.Delivery.State != conversation.DeliveryFailed || m.Placeholder || m.Text != "our reply" {
-		t.Fatalf("after echo: %+v %+v", m, m.Delivery)
-	}
+		// The outbound original arriving later (an echo) keeps the advanced state.
+		out := create("ch", "f", "our reply", 5, conversation.DirectionOut)
+		out.Echo = true
+		apply(t, s, "x3", out)
+		m, _ = s.Message(context.Background(), "w1", conversation.MessageID("ch", "f"))
+		if m.Delivery.State != conversation.DeliveryFailed || m.Placeholder || m.Text != "our reply" {
+			t.Fatalf("after echo: %+v %+v", m, m.Delivery)
+		}
+	})
 }
 
 func count(ch, ext string, dir conversation.Direction, sec int) conversation.Count {
@@ -230,58 +245,61 @@ func count(ch, ext string, dir conversation.Direction, sec int) conversation.Cou
 }
 
 func TestCountsEachMessageOnce(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	c1 := count("ch", "m1", conversation.DirectionIn, 10)
-	r, err := s.AddToConversations(ctx, "A", []conversation.Count{c1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2, err := s.AddToConversations(ctx, "B", []conversation.Count{c1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Outcomes[0] != conversation.Mine || r2.Outcomes[0] != conversation.Earlier {
-		t.Fatalf("outcomes %v %v", r.Outcomes, r2.Outcomes)
-	}
-	cv := r2.Conversations[c1.Thread.ID].Conversation
-	if cv.MessageCount != 1 || cv.IncomingCount != 1 || cv.Status != conversation.StatusOpen || !cv.WaitingSince.Equal(at(10)) ||
-		cv.Customer.Name != "Customer" || cv.Kind != conversation.KindDM || cv.ThreadKey != "cust" {
-		t.Fatalf("conversation %+v", cv)
-	}
+	forModes(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		c1 := count("ch", "m1", conversation.DirectionIn, 10)
+		r, err := s.AddToConversations(ctx, "A", []conversation.Count{c1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := s.AddToConversations(ctx, "B", []conversation.Count{c1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Outcomes[0] != conversation.Mine || r2.Outcomes[0] != conversation.Earlier {
+			t.Fatalf("outcomes %v %v", r.Outcomes, r2.Outcomes)
+		}
+		cv := r2.Conversations[c1.Thread.ID].Conversation
+		if cv.MessageCount != 1 || cv.IncomingCount != 1 || cv.Status != conversation.StatusOpen || !cv.WaitingSince.Equal(at(10)) ||
+			cv.Customer.Name != "Customer" || cv.Kind != conversation.KindDM || cv.ThreadKey != "cust" {
+			t.Fatalf("conversation %+v", cv)
+		}
+	})
 }
 
 func TestWaitingSinceIsOrderIndependent(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	// Customer writes at 10 and 30, we answer at 20: waiting since 30, whatever the order.
-	orders := [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
-	for i, order := range orders {
-		ch := fmt.Sprintf("ch%d", i)
-		all := []conversation.Count{count(ch, "in1", conversation.DirectionIn, 10), count(ch, "out", conversation.DirectionOut, 20), count(ch, "in2", conversation.DirectionIn, 30)}
-		// The repair looks the first unanswered incoming message up, so the messages must exist.
-		for _, c := range all {
-			dir := c.Direction
-			apply(t, s, "t", create(ch, map[string]string{all[0].MessageID: "in1", all[1].MessageID: "out", all[2].MessageID: "in2"}[c.MessageID], "x", int(c.At.Sub(t0)/time.Second), dir))
-		}
-		var last conversation.Counted
-		for j, k := range order {
-			var err error
-			last, err = s.AddToConversations(ctx, fmt.Sprintf("t%d", j), []conversation.Count{all[k]})
-			if err != nil {
-				t.Fatal(err)
+	forModes(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		// Customer writes at 10 and 30, we answer at 20: waiting since 30, whatever the order.
+		orders := [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
+		for i, order := range orders {
+			ch := fmt.Sprintf("ch%d", i)
+			all := []conversation.Count{count(ch, "in1", conversation.DirectionIn, 10), count(ch, "out", conversation.DirectionOut, 20), count(ch, "in2", conversation.DirectionIn, 30)}
+			// The repair looks the first unanswered incoming message up, so the messages must exist.
+			for _, c := range all {
+				dir := c.Direction
+				apply(t, s, "t", create(ch, map[string]string{all[0].MessageID: "in1", all[1].MessageID: "out", all[2].MessageID: "in2"}[c.MessageID], "x", int(c.At.Sub(t0)/time.Second), dir))
+			}
+			var last conversation.Counted
+			for j, k := range order {
+				var err error
+				last, err = s.AddToConversations(ctx, fmt.Sprintf("t%d", j), []conversation.Count{all[k]})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			cv := last.Conversations[all[0].Thread.ID].Conversation
+			if !cv.WaitingSince.Equal(at(30)) || cv.MessageCount != 3 || cv.IncomingCount != 2 || cv.OutgoingCount != 1 ||
+				!cv.LastMessageAt.Equal(at(30)) || !cv.LastOutgoingAt.Equal(at(20)) {
+				t.Fatalf("order %v: %+v", order, cv)
 			}
 		}
-		cv := last.Conversations[all[0].Thread.ID].Conversation
-		if !cv.WaitingSince.Equal(at(30)) || cv.MessageCount != 3 || cv.IncomingCount != 2 || cv.OutgoingCount != 1 ||
-			!cv.LastMessageAt.Equal(at(30)) || !cv.LastOutgoingAt.Equal(at(20)) {
-			t.Fatalf("order %v: %+v", order, cv)
-		}
-	}
+	})
 }
 
 func TestConcurrentWritersConverge(t *testing.T) {
-	s := newStore(t)
+	// Concurrent writers: the guarded mode only.
+	s := newStore(t, false)
 	var batch []conversation.Change
 	for i := range 30 {
 		batch = append(batch, create("cc", fmt.Sprintf("m%d", i%10), fmt.Sprintf("t%d", i%10), i%10, conversation.DirectionIn))
@@ -331,136 +349,141 @@ func TestConcurrentWritersConverge(t *testing.T) {
 }
 
 func TestIdentitiesAreNewOnce(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	si := conversation.Sighting{Identity: conversation.Identity{Platform: "x", UserID: "42", Handle: "bob"}, WorkspaceID: "w1", ChannelID: "c", ConversationID: "v", At: at(0)}
-	a, err := s.SeeIdentities(ctx, "A", []conversation.Sighting{si, si})
-	if err != nil || len(a) != 1 || !a[0].New || a[0].Announced {
-		t.Fatalf("first sighting %+v %v", a, err)
-	}
-	si.Name, si.At = "Bob", at(60)
-	b, err := s.SeeIdentities(ctx, "B", []conversation.Sighting{si})
-	if err != nil || len(b) != 1 || b[0].New {
-		t.Fatalf("second sighting %+v %v", b, err)
-	}
-	if b[0].Name != "Bob" || b[0].Handle != "bob" || !b[0].FirstSeenAt.Equal(at(0)) || !b[0].LastSeenAt.Equal(at(60)) || b[0].ID != "w1:x:42" {
-		t.Fatalf("record %+v", b[0])
-	}
-	if err := s.MarkAnnounced(ctx, []string{b[0].ID}); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := s.SeeIdentities(ctx, "C", []conversation.Sighting{si})
-	if !c[0].Announced {
-		t.Fatal("announced flag not kept")
-	}
+	forModes(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		si := conversation.Sighting{Identity: conversation.Identity{Platform: "x", UserID: "42", Handle: "bob"}, WorkspaceID: "w1", ChannelID: "c", ConversationID: "v", At: at(0)}
+		a, err := s.SeeIdentities(ctx, "A", []conversation.Sighting{si, si})
+		if err != nil || len(a) != 1 || !a[0].New || a[0].Announced {
+			t.Fatalf("first sighting %+v %v", a, err)
+		}
+		si.Name, si.At = "Bob", at(60)
+		b, err := s.SeeIdentities(ctx, "B", []conversation.Sighting{si})
+		if err != nil || len(b) != 1 || b[0].New {
+			t.Fatalf("second sighting %+v %v", b, err)
+		}
+		if b[0].Name != "Bob" || b[0].Handle != "bob" || !b[0].FirstSeenAt.Equal(at(0)) || !b[0].LastSeenAt.Equal(at(60)) || b[0].ID != "w1:x:42" {
+			t.Fatalf("record %+v", b[0])
+		}
+		if err := s.MarkAnnounced(ctx, []string{b[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := s.SeeIdentities(ctx, "C", []conversation.Sighting{si})
+		if !c[0].Announced {
+			t.Fatal("announced flag not kept")
+		}
+	})
 }
 
 func TestCountingRecordsArePruned(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	c1 := count("pr", "m1", conversation.DirectionIn, 10)
-	if _, err := s.AddToConversations(ctx, "A", []conversation.Count{c1}); err != nil {
-		t.Fatal(err)
-	}
-	s.SetClock(func() time.Time { return time.Now().UTC().Add(PruneAfter + time.Minute) })
-	r, err := s.AddToConversations(ctx, "B", []conversation.Count{count("pr", "m2", conversation.DirectionIn, 20)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Outcomes[0] != conversation.Mine {
-		t.Fatal("second message not counted")
-	}
-	var d dbConversation
-	if err := s.conversations.FindOne(ctx, map[string]string{"_id": c1.Thread.ID}).Decode(&d); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := d.Inflight[inflightKey(c1.MessageID)]; ok {
-		t.Fatalf("stale record kept: %+v", d.Inflight)
-	}
-	if d.MessageCount != 2 {
-		t.Fatalf("message_count %d", d.MessageCount)
-	}
+	forModes(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		c1 := count("pr", "m1", conversation.DirectionIn, 10)
+		if _, err := s.AddToConversations(ctx, "A", []conversation.Count{c1}); err != nil {
+			t.Fatal(err)
+		}
+		s.SetClock(func() time.Time { return time.Now().UTC().Add(PruneAfter + time.Minute) })
+		r, err := s.AddToConversations(ctx, "B", []conversation.Count{count("pr", "m2", conversation.DirectionIn, 20)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Outcomes[0] != conversation.Mine {
+			t.Fatal("second message not counted")
+		}
+		var d dbConversation
+		if err := s.conversations.FindOne(ctx, map[string]string{"_id": c1.Thread.ID}).Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := d.Inflight[inflightKey(c1.MessageID)]; ok {
+			t.Fatalf("stale record kept: %+v", d.Inflight)
+		}
+		if d.MessageCount != 2 {
+			t.Fatalf("message_count %d", d.MessageCount)
+		}
+	})
 }
 
 // TestInsertAndUpdatePathsAgree applies the same events to a message the batch
 // creates (built in memory and inserted) and to one that exists (guarded
 // updates), and requires the same result.
 func TestInsertAndUpdatePathsAgree(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	rng := rand.New(rand.NewPCG(7, 8))
-	for run := range 12 {
-		a, b := fmt.Sprintf("ins%d", run), fmt.Sprintf("upd%d", run)
-		mk := func(ch string) []conversation.Change {
-			out := []conversation.Change{
-				create(ch, "m", "original", 10, conversation.DirectionOut),
-				edit(ch, "m", "second", 20),
-				edit(ch, "m", "same-time", 10),
-				hideUnhide(ch, "m", conversation.ActionHide, 40),
-				hideUnhide(ch, "m", conversation.ActionUnhide, 30),
-				base(ch, "m", conversation.ActionDelete, "del", 50),
-				react(ch, "m", "u1", "👍", 20),
-				react(ch, "m", "u1", "", 15),
-				status(ch, "m", conversation.DeliveryDelivered, 12),
-				status(ch, "m", conversation.DeliveryFailed, 11),
-				status(ch, "m", conversation.DeliverySent, 10),
+	forModes(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(7, 8))
+		for run := range 12 {
+			a, b := fmt.Sprintf("ins%d", run), fmt.Sprintf("upd%d", run)
+			mk := func(ch string) []conversation.Change {
+				out := []conversation.Change{
+					create(ch, "m", "original", 10, conversation.DirectionOut),
+					edit(ch, "m", "second", 20),
+					edit(ch, "m", "same-time", 10),
+					hideUnhide(ch, "m", conversation.ActionHide, 40),
+					hideUnhide(ch, "m", conversation.ActionUnhide, 30),
+					base(ch, "m", conversation.ActionDelete, "del", 50),
+					react(ch, "m", "u1", "👍", 20),
+					react(ch, "m", "u1", "", 15),
+					status(ch, "m", conversation.DeliveryDelivered, 12),
+					status(ch, "m", conversation.DeliveryFailed, 11),
+					status(ch, "m", conversation.DeliverySent, 10),
+				}
+				return out
 			}
-			return out
-		}
-		perm := rng.Perm(len(mk(a)))
-		evA, evB := mk(a), mk(b)
-		var ordA, ordB []conversation.Change
-		for _, i := range perm {
-			ordA, ordB = append(ordA, evA[i]), append(ordB, evB[i])
-		}
-		apply(t, s, "A", ordA...)
-		apply(t, s, "B1", ordB[0])
-		r := apply(t, s, "B2", ordB[1:]...)
-		for i, o := range r.Outcomes {
-			if o != conversation.Mine {
-				t.Fatalf("run %d: update path outcome %d = %v", run, i, o)
+			perm := rng.Perm(len(mk(a)))
+			evA, evB := mk(a), mk(b)
+			var ordA, ordB []conversation.Change
+			for _, i := range perm {
+				ordA, ordB = append(ordA, evA[i]), append(ordB, evB[i])
+			}
+			apply(t, s, "A", ordA...)
+			apply(t, s, "B1", ordB[0])
+			r := apply(t, s, "B2", ordB[1:]...)
+			for i, o := range r.Outcomes {
+				if o != conversation.Mine {
+					t.Fatalf("run %d: update path outcome %d = %v", run, i, o)
+				}
+			}
+			ma, _ := s.Message(ctx, "w1", conversation.MessageID(a, "m"))
+			mb, _ := s.Message(ctx, "w1", conversation.MessageID(b, "m"))
+			for _, m := range []*conversation.Message{&ma, &mb} {
+				m.ID, m.ChannelID, m.ConversationID, m.CreatedAt, m.UpdatedAt = "", "", "", time.Time{}, time.Time{}
+			}
+			if !reflect.DeepEqual(ma, mb) {
+				t.Fatalf("run %d (order %v):\ninsert path %+v\nupdate path %+v", run, perm, ma, mb)
+			}
+			if ma.Text != "second" || ma.Tombstone == nil || ma.Tombstone.State != conversation.TombstoneDeleted ||
+				ma.Delivery == nil || ma.Delivery.State != conversation.DeliveryDelivered || ma.Delivery.ErrorCode != "131047" || len(ma.Reactions) != 1 {
+				t.Fatalf("run %d: final state %+v delivery %+v", run, ma, ma.Delivery)
 			}
 		}
-		ma, _ := s.Message(ctx, "w1", conversation.MessageID(a, "m"))
-		mb, _ := s.Message(ctx, "w1", conversation.MessageID(b, "m"))
-		for _, m := range []*conversation.Message{&ma, &mb} {
-			m.ID, m.ChannelID, m.ConversationID, m.CreatedAt, m.UpdatedAt = "", "", "", time.Time{}, time.Time{}
-		}
-		if !reflect.DeepEqual(ma, mb) {
-			t.Fatalf("run %d (order %v):\ninsert path %+v\nupdate path %+v", run, perm, ma, mb)
-		}
-		if ma.Text != "second" || ma.Tombstone == nil || ma.Tombstone.State != conversation.TombstoneDeleted ||
-			ma.Delivery == nil || ma.Delivery.State != conversation.DeliveryDelivered || ma.Delivery.ErrorCode != "131047" || len(ma.Reactions) != 1 {
-			t.Fatalf("run %d: final state %+v delivery %+v", run, ma, ma.Delivery)
-		}
-	}
+	})
 }
 
 // TestLargeBatchOfUpdates sends more guarded updates than FerretDB can take in
 // one command; the store must split them.
 func TestLargeBatchOfUpdates(t *testing.T) {
-	s := newStore(t)
-	var creates, edits []conversation.Change
-	for i := range 150 {
-		creates = append(creates, create("big", fmt.Sprintf("m%d", i), "x", i, conversation.DirectionIn))
-		edits = append(edits, edit("big", fmt.Sprintf("m%d", i), "y", 1000+i))
-	}
-	apply(t, s, "A", creates...)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	r, err := s.ApplyChanges(ctx, "B", edits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, o := range r.Outcomes {
-		if o != conversation.Mine || r.Messages[edits[i].MessageID].Text != "y" {
-			t.Fatalf("edit %d: %v %q", i, o, r.Messages[edits[i].MessageID].Text)
+	forModes(t, func(t *testing.T, s *Store) {
+		var creates, edits []conversation.Change
+		for i := range 150 {
+			creates = append(creates, create("big", fmt.Sprintf("m%d", i), "x", i, conversation.DirectionIn))
+			edits = append(edits, edit("big", fmt.Sprintf("m%d", i), "y", 1000+i))
 		}
-	}
+		apply(t, s, "A", creates...)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		r, err := s.ApplyChanges(ctx, "B", edits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, o := range r.Outcomes {
+			if o != conversation.Mine || r.Messages[edits[i].MessageID].Text != "y" {
+				t.Fatalf("edit %d: %v %q", i, o, r.Messages[edits[i].MessageID].Text)
+			}
+		}
+	})
 }
 
 func TestConcurrentCountingCountsOnce(t *testing.T) {
-	s := newStore(t)
+	// Concurrent writers: the guarded mode only.
+	s := newStore(t, false)
 	var counts []conversation.Count
 	for i := range 20 {
 		c := count(fmt.Sprintf("cc%d", i%5), fmt.Sprintf("m%d", i), conversation.DirectionIn, i)
@@ -505,5 +528,30 @@ func TestConcurrentCountingCountsOnce(t *testing.T) {
 		if cv.MessageCount != 4 || cv.IncomingCount != 4 || !cv.WaitingSince.Equal(at(i)) {
 			t.Fatalf("conversation %d: count %d waiting %v", i, cv.MessageCount, cv.WaitingSince)
 		}
+	}
+}
+
+// TestSingleWriterKeepsOtherWritersFields: workflow fields written between
+// counts (including fields this store does not model) survive.
+func TestSingleWriterKeepsOtherWritersFields(t *testing.T) {
+	s := newStore(t, true)
+	ctx := context.Background()
+	c1 := count("wf", "m1", conversation.DirectionIn, 10)
+	if _, err := s.AddToConversations(ctx, "A", []conversation.Count{c1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.conversations.UpdateOne(ctx, map[string]string{"_id": c1.Thread.ID},
+		map[string]any{"$set": map[string]any{"assignee_id": "agent-7", "sla_due": "tomorrow", "status": "resolved"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddToConversations(ctx, "B", []conversation.Count{count("wf", "m2", conversation.DirectionIn, 20)}); err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := s.conversations.FindOne(ctx, map[string]string{"_id": c1.Thread.ID}).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	if d["assignee_id"] != "agent-7" || d["sla_due"] != "tomorrow" || d["status"] != "open" || fmt.Sprint(d["message_count"]) != "2" {
+		t.Fatalf("conversation %v", d)
 	}
 }

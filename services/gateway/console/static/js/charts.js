@@ -10,7 +10,7 @@ function frame(title, desc, width, height, cls) {
   const tid = uid('chart-title');
   const did = uid('chart-desc');
   return s('svg', {
-    class: ['chart', cls], viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': `${tid} ${did}`,
+    class: ['chart', cls], viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-labelledby': `${tid} ${did}`,
     preserveAspectRatio: 'xMidYMid meet', focusable: 'false',
   }, s('title', { id: tid }, title), s('desc', { id: did }, desc));
 }

@@ -70,8 +70,9 @@ export function waitingSeconds(t, now = Date.now()) {
 
 // initials of a name for avatars.
 export function initials(name) {
-  const parts = String(name || '?').trim().split(/\s+/).filter(Boolean);
-  return ((parts[0] || '?')[0] + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
+  const parts = String(name || '').split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  if (!parts.length) return '?';
+  return (parts[0][0] + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
 }
 
 // percent renders a 0..1 ratio.

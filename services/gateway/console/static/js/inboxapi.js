@@ -69,9 +69,23 @@ export async function setPriority(api, id, priority) {
   return conversation(await api.patch(`${C}/${encodeURIComponent(id)}`, { priority }));
 }
 
-// bulk applies one action to several conversations: {action, assignee_id|status|label}.
+// bulk applies one action to several conversations: {assignee_id} | {status}
+// | {add_label}. Without a bulk endpoint it applies them one by one.
 export async function bulk(api, ids, action) {
-  return api.post(`${C}/bulk`, { ids, ...action });
+  try {
+    return await api.post(`${C}/bulk`, { ids, ...action });
+  } catch (err) {
+    if (err.status !== 404 && err.status !== 405) throw err;
+  }
+  for (const id of ids) {
+    if ('assignee_id' in action) await assign(api, id, action.assignee_id);
+    else if (action.status) await setStatus(api, id, action.status);
+    else if (action.add_label) {
+      const c = await getConversation(api, id);
+      if (!c.labels.includes(action.add_label)) await setLabels(api, id, [...c.labels, action.add_label]);
+    }
+  }
+  return null;
 }
 
 export async function cannedResponses(api) {

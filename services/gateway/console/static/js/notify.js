@@ -30,8 +30,16 @@ export class Notifications {
       onClick: () => this.toggle(),
     }, bellIcon(), h('span', { class: 'visually-hidden' }, 'Notifications'), this.badge);
     this.list = h('ul', { class: 'notification-list' });
+    const canAsk = 'Notification' in window && Notification.permission === 'default';
+    const ask = canAsk ? h('button', {
+      type: 'button', class: 'btn small',
+      onClick: async () => {
+        await Notification.requestPermission();
+        ask.remove();
+      },
+    }, 'Also notify me when this tab is in the background') : null;
     this.panel = h('div', { id: 'notifications-panel', class: 'popover', hidden: true, role: 'region', 'aria-label': 'Notifications' },
-      h('h2', { class: 'popover-title' }, 'Notifications'), this.list);
+      h('h2', { class: 'popover-title' }, 'Notifications'), this.list, ask);
     this.panel.addEventListener('keydown', (ev) => {
       if (ev.key === 'Escape') {
         this.toggle(false);
@@ -48,6 +56,15 @@ export class Notifications {
     this.unread += 1;
     toast(n.text);
     this.render();
+    // A desktop notification only when the user cannot see the toast.
+    if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+      const dn = new Notification('Community Inbox', { body: n.text, tag: n.href });
+      dn.onclick = () => {
+        window.focus();
+        this.navigate(n.href);
+        dn.close();
+      };
+    }
   }
 
   toggle(open) {

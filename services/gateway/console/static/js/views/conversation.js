@@ -201,7 +201,7 @@ export function mountConversation(el, id, ctx, hooks) {
 
   function messageEl(m, depth) {
     const agent = m.agentId ? ctx.userName(m.agentId) : '';
-    const who = m.private ? `${agent || 'Teammate'} · note` : m.direction === 'out' ? agent || 'You (page)' : m.authorName || name(c);
+    const who = m.private ? `${agent || 'Teammate'} · note` : m.direction === 'out' ? agent || 'Page' : m.authorName || name(c);
     const body = m.tombstone === 'deleted'
       ? h('p', { class: 'msg-text removed' }, 'Deleted by its author')
       : h('p', { class: 'msg-text' }, m.text || (m.attachments.length ? '' : '(no text)'));
@@ -260,6 +260,7 @@ export function mountConversation(el, id, ctx, hooks) {
       replace(el, view);
       renderHeader();
       renderMessages();
+      if (lastPresence) renderPresence(lastPresence);
       hooks.onLoaded(c);
       if (hooks.focus) title.focus();
     } catch (err) {
@@ -568,9 +569,13 @@ export function mountConversation(el, id, ctx, hooks) {
         break;
     }
   }));
+  // Presence may arrive before the conversation has loaded: keep the latest.
+  let lastPresence = null;
   unbind.push(rt.on('presence', (ev) => {
     const d = ev.data || {};
-    if (d.conversation_id === id && c) renderPresence(d);
+    if (d.conversation_id !== id) return;
+    lastPresence = d;
+    if (c) renderPresence(d);
   }));
   rt.view(id);
 

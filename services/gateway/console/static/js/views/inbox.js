@@ -3,7 +3,7 @@
 // list follows the websocket: new conversations appear, order and badges
 // change without a reload.
 
-import { h, replace, debounce, errorBox, announce, visuallyHidden } from '../dom.js';
+import { h, replace, debounce, errorBox, errorText, announce, visuallyHidden } from '../dom.js';
 import { ago, duration, initials, platformName, waitingSeconds, fullTime, isoTime } from '../format.js';
 import * as inboxapi from '../inboxapi.js';
 import * as keys from '../keys.js';
@@ -71,7 +71,60 @@ export function mount(root, params, ctx) {
   const channelSel = sel('channel', 'Channel', [['', 'All channels']]);
   const labelSel = sel('label', 'Label', [['', 'Any label']]);
 
+  const picked = new Set();
+  const bulkCount = h('span', { class: 'bulk-count' });
+  const bulkAssign = h('select', { id: 'bulk-assign', 'aria-label': 'Assign the selected conversations' });
+  const bulkLabel = h('input', { type: 'text', id: 'bulk-label', size: 8, placeholder: 'Label', 'aria-label': 'Label to add to the selected conversations' });
+  const bulkBar = h('div', { class: 'bulk', role: 'region', 'aria-label': 'Bulk actions', hidden: true },
+    bulkCount,
+    bulkAssign,
+    h('button', { type: 'button', class: 'btn small', onClick: () => bulkApply({ status: 'resolved' }, 'Resolved') }, 'Resolve'),
+    h('form', {
+      class: 'bulk-label',
+      onSubmit: (ev) => {
+        ev.preventDefault();
+        const l = bulkLabel.value.trim();
+        if (l) bulkApply({ add_label: l }, `Label ${l} added`);
+        bulkLabel.value = '';
+      },
+    }, bulkLabel, h('button', { type: 'submit', class: 'btn small' }, 'Add label')),
+    h('button', { type: 'button', class: 'btn small link', onClick: () => { picked.clear(); renderList(); } }, 'Clear selection'));
+  bulkAssign.addEventListener('change', () => {
+    if (bulkAssign.value === '-') return;
+    const to = bulkAssign.value;
+    bulkApply({ assignee_id: to }, to ? `Assigned to ${ctx.userName(to)}` : 'Unassigned');
+    bulkAssign.value = '-';
+  });
+
+  function renderBulk() {
+    bulkBar.hidden = picked.size === 0;
+    bulkCount.textContent = `${picked.size} selected`;
+    if (bulkAssign.options.length === 0) {
+      replace(bulkAssign, h('option', { value: '-' }, 'Assign to…'), h('option', { value: '' }, 'Unassigned'),
+        ctx.users.filter((u) => !u.disabled).map((u) => h('option', { value: u.id }, u.name || u.email)));
+    }
+  }
+
+  async function bulkApply(action, okText) {
+    const ids = [...picked];
+    try {
+      await inboxapi.bulk(api, ids, action);
+      ctx.toast(`${okText}: ${ids.length} conversation${ids.length === 1 ? '' : 's'}`, 'success');
+      picked.clear();
+      refresh();
+    } catch (err) {
+      ctx.toast(`Could not apply to all: ${errorText(err)}`, 'error');
+      refresh();
+    }
+  }
+
   const summary = h('p', { class: 'list-summary', 'aria-live': 'polite' });
+  const filterSummary = h('summary');
+  function renderFilterSummary() {
+    const active = ['status', 'channel', 'kind', 'label', 'priority', 'sort'].filter((k) => filters[k] !== DEFAULTS[k]).length;
+    filterSummary.textContent = active ? `Filters (${active} changed)` : 'Filters';
+  }
+  renderFilterSummary();
   const listEl = h('ul', { class: 'conv-list', 'aria-label': 'Conversations' });
   const more = h('button', { type: 'button', class: 'btn wide', hidden: true, onClick: () => load(true) }, 'Load more');
   const listPane = h('section', { class: 'pane list-pane', 'aria-labelledby': 'inbox-title' },
@@ -82,10 +135,10 @@ export function mount(root, params, ctx) {
         onSubmit: (ev) => { ev.preventDefault(); setFilter('q', search.value.trim()); },
       }, h('label', { for: 'inbox-search', class: 'visually-hidden' }, 'Search conversations'), search)),
     assigneeGroup,
-    h('details', { class: 'filters', open: window.innerWidth >= 700 },
-      h('summary', null, 'Filters'),
+    h('details', { class: 'filters' },
+      filterSummary,
       h('div', { class: 'filter-grid' }, statusSel, channelSel, kindSel, labelSel, prioSel, sortSel)),
-    summary, listEl, more);
+    summary, bulkBar, listEl, more);
   search.addEventListener('input', debounce(() => {
     if (search.value.trim() !== filters.q) setFilter('q', search.value.trim());
   }, 400));
@@ -109,6 +162,7 @@ export function mount(root, params, ctx) {
     filters = { ...filters, [name]: value };
     for (const b of assigneeGroup.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.assignee === filters.assignee));
     history.replaceState(null, '', location.pathname + queryString(filters));
+    renderFilterSummary();
     load(false);
   }
 
@@ -143,17 +197,31 @@ export function mount(root, params, ctx) {
         c.priority && c.priority !== 'normal' ? h('span', { class: ['pill', 'priority', c.priority] }, c.priority) : null,
         c.labels.map((l) => h('span', { class: 'pill label' }, l)),
         assignee ? h('span', { class: 'assignee', title: `Assigned to ${assignee}` }, h('span', { 'aria-hidden': 'true' }, initials(assignee)), visuallyHidden(`Assigned to ${assignee}`)) : null)));
-    return h('li', { class: ['conv', c.unread > 0 ? 'is-unread' : ''], dataset: { conversationId: c.id, status: c.status } }, link);
+    const pick = h('input', {
+      type: 'checkbox', class: 'pick', checked: picked.has(c.id), 'aria-label': `Select the conversation with ${name}`,
+      onChange: () => {
+        if (pick.checked) picked.add(c.id);
+        else picked.delete(c.id);
+        renderBulk();
+      },
+    });
+    return h('li', { class: ['conv', c.unread > 0 ? 'is-unread' : '', picked.has(c.id) ? 'is-picked' : ''], dataset: { conversationId: c.id, status: c.status } }, pick, link);
   }
 
   function renderList() {
     const now = Date.now();
-    const focusedId = document.activeElement && document.activeElement.closest ? (document.activeElement.closest('.conv') || {}).dataset : null;
+    // Keep keyboard focus on the same row (link or checkbox) across re-renders.
+    const active = document.activeElement;
+    const row = active && listEl.contains(active) ? active.closest('.conv') : null;
+    const focusedId = row ? row.dataset.conversationId : '';
+    const onPick = Boolean(active && active.classList && active.classList.contains('pick'));
+    for (const id of [...picked]) if (!list.some((c) => c.id === id)) picked.delete(id);
     replace(listEl, list.length ? list.map((c) => renderItem(c, now)) : h('li', { class: 'empty' }, 'No conversations match these filters.'));
-    if (focusedId && focusedId.conversationId) {
-      const el = listEl.querySelector(`[data-conversation-id="${CSS.escape(focusedId.conversationId)}"] a`);
+    if (focusedId) {
+      const el = listEl.querySelector(`[data-conversation-id="${CSS.escape(focusedId)}"] ${onPick ? '.pick' : 'a'}`);
       if (el) el.focus({ preventScroll: true });
     }
+    renderBulk();
     more.hidden = !cursor;
   }
 
@@ -180,7 +248,9 @@ export function mount(root, params, ctx) {
       renderSummary(page.total, page.counts);
     } catch (err) {
       if (my !== loadSeq) return;
-      replace(listEl, h('li', null, errorBox(err, () => load(false))));
+      replace(listEl, h('li', null, err.status === 404
+        ? h('p', { class: 'notice' }, 'This server does not offer the conversation list yet.')
+        : errorBox(err, () => load(false))));
     } finally {
       listEl.removeAttribute('aria-busy');
     }

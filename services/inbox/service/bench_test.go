@@ -1,0 +1,273 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/communityinbox/shared/mongotest"
+	mevent "go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// The benchmarks run on the test server: the embedded FerretDB on SQLite, or
+// on PostgreSQL when FERRETDB_POSTGRES_URL is set, or MONGO_TEST_URI. Knobs:
+// BENCH_RATE (webhooks per second, default 5000), BENCH_CUSTOMERS (distinct
+// DM threads, default 500), BENCH_BATCH (deliveries per ingest batch, 500).
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// commandCounter counts the commands (round trips) sent to one database.
+type commandCounter struct {
+	db    atomic.Value // string
+	total atomic.Int64
+	mu    sync.Mutex
+	by    map[string]int64
+}
+
+func (c *commandCounter) monitor() *mevent.CommandMonitor {
+	return &mevent.CommandMonitor{Started: func(_ context.Context, e *mevent.CommandStartedEvent) {
+		if db, _ := c.db.Load().(string); db == "" || e.DatabaseName != db {
+			return
+		}
+		c.total.Add(1)
+		c.mu.Lock()
+		c.by[e.CommandName]++
+		c.mu.Unlock()
+	}}
+}
+
+func (c *commandCounter) reset() {
+	c.total.Store(0)
+	c.mu.Lock()
+	c.by = map[string]int64{}
+	c.mu.Unlock()
+}
+
+func (c *commandCounter) breakdown() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprint(c.by)
+}
+
+func monitoredClient(b *testing.B, c *commandCounter) *mongo.Client {
+	client, err := mongo.Connect(options.Client().ApplyURI(mongotest.URI(b)).SetMonitor(c.monitor()).SetMaxPoolSize(64))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	return client
+}
+
+// messengerBody is a one-message Messenger webhook from one of customers.
+func messengerBody(page string, i, customers int) []byte {
+	ms := int64(1700000000000) + int64(i)
+	return []byte(fmt.Sprintf(`{"object":"page","entry":[{"id":%q,"time":%d,"messaging":[{"sender":{"id":"cust%d"},"recipient":{"id":%q},"timestamp":%d,"message":{"mid":"mid.bench.%d","text":"Hello, is order #%d on its way? \u00e4"}}]}]}`,
+		page, ms, i%customers, page, ms, i, i))
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
+}
+
+// BenchmarkWebhookAck posts b.N signed Messenger webhooks over HTTP at a fixed
+// rate to an inbox with the Redis queue and bus, with no worker running: the
+// cost of verifying and queueing alone. The rate is open loop: each request's
+// latency is measured from its scheduled time, so a stall shows up as latency
+// rather than as a slower rate. Then one worker stores the queue.
+func BenchmarkWebhookAck(b *testing.B) { benchWebhooks(b, false) }
+
+// BenchmarkWebhookIngest is BenchmarkWebhookAck with the service's ingest
+// workers storing while the webhooks arrive: the acks compete with storage for
+// the CPU, and stored/s is end to end, from the first webhook to the last
+// message stored.
+func BenchmarkWebhookIngest(b *testing.B) { benchWebhooks(b, true) }
+
+func benchWebhooks(b *testing.B, concurrent bool) {
+	rate, customers := envInt("BENCH_RATE", 5000), envInt("BENCH_CUSTOMERS", 500)
+	counter := &commandCounter{by: map[string]int64{}}
+	h := newHarnessOn(b, monitoredClient(b, counter), true, func(c *Config) {
+		c.IngestBatch = envInt("BENCH_BATCH", 500)
+		c.IngestLease = 30 * time.Second
+	})
+	counter.db.Store(h.db.Name())
+	// Progress is watched through a client the counter does not see.
+	watch := mongotest.Client(b).Database(h.db.Name()).Collection("messages")
+	stored := func() int64 {
+		n, err := watch.EstimatedDocumentCount(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+	const page, secret = "1691462197845448", "bench-app-secret"
+	h.createChannel("ws-bench", "facebook", metaConfig("page_id", page, secret))
+	bodies, sigs := make([][]byte, b.N), make([]string, b.N)
+	for i := range b.N {
+		bodies[i] = messengerBody(page, i, customers)
+		sigs[i] = metaSignature(secret, bodies[i])
+	}
+	srv := httptest.NewServer(h.svc.Handler())
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}, Timeout: 30 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	workers := make(chan error, 1)
+	startWorkers := func() { go func() { workers <- h.svc.Run(ctx) }() }
+	if concurrent {
+		startWorkers()
+	}
+
+	latencies := make([]time.Duration, b.N)
+	var failed atomic.Int64
+	sem := make(chan struct{}, 512)
+	interval := time.Second / time.Duration(rate)
+	counter.reset()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range b.N {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/meta", bytes.NewReader(bodies[i]))
+			req.Header.Set("X-Hub-Signature-256", sigs[i])
+			resp, err := client.Do(req)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			latencies[i] = time.Since(due)
+			if resp.StatusCode != http.StatusOK {
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	acked := time.Since(start)
+	if failed.Load() > 0 {
+		b.Fatalf("%d webhooks failed", failed.Load())
+	}
+	drainStart := time.Now()
+	if !concurrent {
+		startWorkers()
+	}
+	deadline := time.Now().Add(15 * time.Minute)
+	for stored() < int64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d messages stored", stored(), b.N)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	done := time.Now()
+	b.StopTimer()
+	cancel()
+	<-workers
+	rts := counter.total.Load()
+	slices.Sort(latencies)
+	b.ReportMetric(float64(b.N)/acked.Seconds(), "acked/s")
+	b.ReportMetric(float64(percentile(latencies, 0.50).Microseconds())/1000, "ack-p50-ms")
+	b.ReportMetric(float64(percentile(latencies, 0.99).Microseconds())/1000, "ack-p99-ms")
+	if concurrent {
+		b.ReportMetric(float64(b.N)/done.Sub(start).Seconds(), "stored/s")
+	} else {
+		b.ReportMetric(float64(b.N)/done.Sub(drainStart).Seconds(), "stored/s")
+	}
+	b.ReportMetric(float64(rts)/float64(b.N), "mongo-rt/msg")
+	if b.N >= 1000 {
+		b.Logf("N=%d rate=%d/s customers=%d batch=%d: acked in %v, stored after %v more; %d Mongo commands %s",
+			b.N, rate, customers, h.cfg.IngestBatch, acked.Round(time.Millisecond), done.Sub(drainStart).Round(time.Millisecond), rts, counter.breakdown())
+	}
+}
+
+// BenchmarkIngestDrain measures the store path alone: b.N webhooks are queued
+// first, then one worker stores them.
+func BenchmarkIngestDrain(b *testing.B) {
+	customers := envInt("BENCH_CUSTOMERS", 500)
+	counter := &commandCounter{by: map[string]int64{}}
+	h := newHarnessOn(b, monitoredClient(b, counter), true, func(c *Config) { c.IngestBatch = envInt("BENCH_BATCH", 500) })
+	counter.db.Store(h.db.Name())
+	const page, secret = "1691462197845448", "bench-app-secret"
+	h.createChannel("ws-bench", "facebook", metaConfig("page_id", page, secret))
+	for i := range b.N {
+		body := messengerBody(page, i, customers)
+		if rec := h.postMeta(body, secret); rec.Code != http.StatusOK {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+	counter.reset()
+	b.ResetTimer()
+	start := time.Now()
+	if n := h.drainWithin(30 * time.Minute); n != b.N {
+		b.Fatalf("drained %d of %d", n, b.N)
+	}
+	took := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/took.Seconds(), "stored/s")
+	b.ReportMetric(float64(counter.total.Load())/float64(b.N), "mongo-rt/msg")
+	if b.N >= 1000 {
+		b.Logf("N=%d: %d Mongo commands %s", b.N, counter.total.Load(), counter.breakdown())
+	}
+}
+
+// BenchmarkBaselineInsertMany is the floor to compare ingest with: the same
+// number of message-sized documents inserted with InsertMany in batches as
+// large as the ingest batches, on the same server.
+func BenchmarkBaselineInsertMany(b *testing.B) {
+	batch := envInt("BENCH_BATCH", 500)
+	counter := &commandCounter{by: map[string]int64{}}
+	client := monitoredClient(b, counter)
+	db := client.Database(mongotest.DB(b).Name())
+	counter.db.Store(db.Name())
+	coll := db.Collection("baseline")
+	docs := make([]any, b.N)
+	now := time.Now().UTC()
+	for i := range b.N {
+		docs[i] = map[string]any{
+			"_id": fmt.Sprintf("%032x", i), "workspace_id": "ws-bench", "conversation_id": fmt.Sprintf("%032x", i%500),
+			"channel_id": "0123456789abcdef0123456789abcdef", "platform": "facebook", "kind": "dm", "direction": "in",
+			"author": map[string]string{"platform": "facebook", "user_id": fmt.Sprintf("cust%d", i%500)},
+			"text": fmt.Sprintf("Hello, is order #%d on its way? ä", i), "text_at": now, "external_id": fmt.Sprintf("mid.bench.%d", i),
+			"platform_time": now, "received_at": now, "placeholder": false, "counted": true, "rev": 1,
+			"seen": map[string]string{"k0123456789abcdef01234567": "0123456789abcdef"}, "created_at": now, "updated_at": now,
+		}
+	}
+	counter.reset()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i += batch {
+		if _, err := coll.InsertMany(context.Background(), docs[i:min(i+batch, b.N)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	took := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/took.Seconds(), "docs/s")
+	b.ReportMetric(float64(counter.total.Load())/float64(b.N), "mongo-rt/doc")
+}
