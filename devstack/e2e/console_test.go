@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,19 +49,21 @@ func num(v any) int64 {
 	return -1
 }
 
-// TestConsole is the console's acceptance test: an agent sees a Messenger
+// TestConsoleInbox is the agents' acceptance test: an agent sees a Messenger
 // message arrive live, answers it and the answer reaches Facebook; a second
-// agent sees the first one typing; a manager reads a customer's value exactly
-// as the API computes it. Screenshots of the main screens are written along
-// the way.
-func TestConsole(t *testing.T) {
+// agent sees the first one typing. Screenshots of the inbox and of a
+// conversation (wide and narrow) are written along the way.
+func TestConsoleInbox(t *testing.T) {
 	e := startStack(t)
-	b := newBrowser(t)
-
 	admin := e.login(adminEmail, adminPassword)
+	if st, body := e.raw("GET", "/api/v1/conversations", admin, nil, nil); st != 200 {
+		t.Fatalf("the inbox service has no conversation API (GET /api/v1/conversations answers %d: %s): the console's inbox cannot work", st, body)
+	}
+	b := newBrowser(t)
 	agentOne := e.user(admin, "ann@example.com", "Ann Agent", "agent", "ann-password-1")
-	e.user(admin, "ben@example.com", "Ben Agent", "agent", "ben-password-1")
-	e.user(admin, "mia@example.com", "Mia Manager", "manager", "mia-password-1")
+	benID := e.user(admin, "ben@example.com", "Ben Agent", "agent", "ben-password-1")
+	e.must(201, "POST", "/api/v1/labels", admin, map[string]string{"name": "shipping"})
+	canned := e.must(201, "POST", "/api/v1/canned-responses", admin, map[string]string{"shortcut": "ship", "title": "Shipping times", "text": "Orders ship within 2 business days."})
 
 	ch := connectFacebook(t, e, admin)
 
@@ -80,6 +83,16 @@ func TestConsole(t *testing.T) {
 	convID := poll[string](ann, "the new conversation in the list", `(() => { const li = document.querySelector('.conv[data-conversation-id]'); return li ? li.dataset.conversationId : ''; })()`)
 	if !eval[bool](ann, `window.__sameDocument === true`) {
 		t.Fatal("the page reloaded to show the new conversation")
+	}
+	// Another customer writes: a second conversation on top; then the first
+	// customer writes again and theirs moves back up. The count follows.
+	order := `[...document.querySelectorAll('.conv[data-conversation-id]')].map(li => li.dataset.conversationId).join(',')`
+	postMessenger(t, e, ch, "7098765432109876", "Do you ship to Canada?")
+	second := poll[string](ann, "the second conversation on top", `(() => { const ids = `+order+`.split(','); return ids.length === 2 && ids[1] === '`+convID+`' ? ids[0] : ''; })()`)
+	postMessenger(t, e, ch, psid, "Hello? Anyone there?")
+	poll[bool](ann, "the first conversation back on top", order+` === '`+convID+","+second+`'`)
+	if got := eval[string](ann, `document.querySelector('.list-summary').textContent`); got != "2 conversations" {
+		t.Errorf("list summary %q", got)
 	}
 	apiConv := e.must(200, "GET", "/api/v1/conversations/"+convID, admin, nil)
 	if apiConv["id"] != convID {
@@ -126,21 +139,70 @@ func TestConsole(t *testing.T) {
 	poll[bool](ben, "the reply, live", fmt.Sprintf(`[...document.querySelectorAll('.msg[data-direction="out"] .msg-text')].some(p => p.textContent === %q)`, reply))
 	poll[bool](ben, "Ann no longer typing", `(document.querySelector('.presence')||{dataset:{}}).dataset.typing === ''`)
 
+	// Ben writes a private note mentioning Ann, picking her from the
+	// suggestions by keyboard: Ann is notified, and Facebook gets nothing.
+	before := len(e.graph.all())
+	ben.do(chromedp.Click(chromedp.CSS(".thread-title")), press("n"))
+	if mode := eval[string](ben, `document.querySelector('.composer').dataset.mode`); mode != "note" {
+		t.Fatalf("'n' switched the composer to %q", mode)
+	}
+	ben.do(chromedp.SendKeys(chromedp.CSS(".composer textarea"), "Refund approved? @an"))
+	poll[bool](ben, "the mention suggestions", `[...document.querySelectorAll('.mention-list [role=option]')].some(o => o.textContent.startsWith('Ann Agent'))`)
+	ben.do(press(kb.Enter))
+	if v := eval[string](ben, `document.querySelector('.composer textarea').value`); v != "Refund approved? @ann " {
+		t.Fatalf("after picking the mention the note reads %q", v)
+	}
+	ben.do(chromedp.SendKeys(chromedp.CSS(".composer textarea"), "please confirm"), chromedp.Click(chromedp.CSS(".composer button[type=submit]")))
+	poll[bool](ann, "the note in Ann's thread", `[...document.querySelectorAll('.msg.note .msg-text')].some(p => p.textContent === 'Refund approved? @ann please confirm')`)
+	poll[bool](ann, "Ann's mention notification", `(() => { const b = document.querySelector('.bell .badge'); return b && !b.hidden && b.textContent === '1'; })()`)
+	ann.do(chromedp.Click(chromedp.CSS(".bell")))
+	if got := eval[string](ann, `document.querySelector('#notifications-panel li a').textContent`); got != "Ben Agent mentioned you in a note" {
+		t.Errorf("notification reads %q", got)
+	}
+	ann.do(press(kb.Escape))
+	if n := len(e.graph.all()); n != before {
+		t.Errorf("a private note reached the Graph API (%d calls after, %d before)", n, before)
+	}
+
+	// Ann labels the conversation and inserts a canned response.
+	ann.do(chromedp.SendKeys(chromedp.CSS(".label-add input"), "shipping"), chromedp.Click(chromedp.CSS(".label-add button[type=submit]")))
+	poll[bool](ann, "the label on the conversation", `[...document.querySelectorAll('.label-list li')].some(li => li.textContent.startsWith('shipping'))`)
+	if labels, _ := e.must(200, "GET", "/api/v1/conversations/"+convID, admin, nil)["labels"].([]any); len(labels) != 1 || labels[0] != "shipping" {
+		t.Errorf("labels in the API: %v", labels)
+	}
+	rendered := e.must(200, "POST", "/api/v1/canned-responses/"+canned["id"].(string)+"/render", admin, map[string]string{"conversation_id": convID})["text"].(string)
+	poll[bool](ann, "the canned responses", fmt.Sprintf(`(() => { const s = document.querySelector('.composer-actions select'); return !s.hidden && [...s.options].some(o => o.value === %q); })()`, canned["id"]))
+	// By keyboard: the arrow key on the closed select picks the first response.
+	ann.do(chromedp.Click(chromedp.CSS(`.composer input[value="reply"]`)), chromedp.Focus(chromedp.CSS(".composer-actions select")), press(kb.ArrowDown))
+	poll[bool](ann, "the canned response in the reply box", fmt.Sprintf(`document.querySelector('.composer textarea').value === %q`, rendered))
+	eval[bool](ann, `(() => { document.querySelector('.composer textarea').value = ''; return true; })()`)
+
 	// Keyboard: "a" focuses the assignee, assigning by keyboard reaches the API.
-	ann.do(chromedp.Click(chromedp.CSS(".thread-title")), chromedp.KeyEvent("a"))
+	ann.do(chromedp.Click(chromedp.CSS(".thread-title")), press("a"))
 	if id := eval[string](ann, `document.activeElement.id`); !strings.HasPrefix(id, "assign") {
 		t.Fatalf("'a' focused %q", id)
 	}
-	ann.do(chromedp.SetValue(chromedp.CSS(`.thread-actions select[id^="assign"]`), agentOne),
-		chromedp.Evaluate[chromedp.Void](`document.activeElement.dispatchEvent(new Event('change', {bubbles: true}))`))
+	if v := eval[string](ann, `document.activeElement.value`); v != "" {
+		t.Fatalf("pressing 'a' changed the assignee to %q: the key was typed into the select", v)
+	}
+	ann.do(chromedp.SetValue(chromedp.CSS(`.thread-actions select[id^="assign"]`), agentOne))
+	if eval[string](ann, `document.activeElement.value`) != agentOne {
+		t.Fatal("the select did not take the value")
+	}
 	waitAPI(t, "assignment", func() bool {
 		c := e.must(200, "GET", "/api/v1/conversations/"+convID, admin, nil)
 		return c["assignee_id"] == agentOne
 	})
+	// "e" resolves.
+	ann.do(chromedp.Click(chromedp.CSS(".thread-title")), press("e"))
+	waitAPI(t, "the conversation resolved", func() bool {
+		return e.must(200, "GET", "/api/v1/conversations/"+convID, admin, nil)["status"] == "resolved"
+	})
+	poll[bool](ann, "the status shown resolved", `document.querySelector('.thread-actions select[id^="status"]').value === 'resolved'`)
 	// "?" lists the shortcuts.
-	ann.do(chromedp.Click(chromedp.CSS(".thread-title")), chromedp.KeyEvent("?"))
+	ann.do(chromedp.Click(chromedp.CSS(".thread-title")), press("?"))
 	poll[bool](ann, "the shortcuts dialog", `document.querySelector('#shortcuts-dialog[open]') !== null`)
-	ann.do(chromedp.KeyEvent(kb.Escape))
+	ann.do(press(kb.Escape))
 	poll[bool](ann, "the dialog closed", `document.querySelector('#shortcuts-dialog') === null`)
 
 	// The narrow layout shows one pane at a time.
@@ -152,7 +214,84 @@ func TestConsole(t *testing.T) {
 	checkAccessible(t, ann)
 	checkAccessible(t, ben)
 
-	// A manager reads a customer's value.
+	// Ann's reply is a first response: the manager's report shows it as the API counts it.
+	e.user(admin, "mia@example.com", "Mia Manager", "manager", "mia-password-1")
+	from := time.Now().UTC().AddDate(0, 0, -13).Format(time.DateOnly)
+	to := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	var first, resolution map[string]any
+	waitAPI(t, "Ann's first response and resolution in the report", func() bool {
+		rep := e.must(200, "GET", "/api/v1/reports/responses?group_by=agent&from="+from+"&to="+to, admin, nil)
+		kinds, _ := rep["kinds"].(map[string]any)
+		find := func(kind string) map[string]any {
+			rows, _ := kinds[kind].([]any)
+			for _, r := range rows {
+				if row := r.(map[string]any); row["group"] == agentOne {
+					return row
+				}
+			}
+			return nil
+		}
+		first, resolution = find("first_response"), find("resolution")
+		return first != nil && resolution != nil
+	})
+	man := b.tab("mia", e.url, 1280, 800)
+	man.login("mia@example.com", "mia-password-1")
+	man.open("/reports")
+	poll[bool](man, "Ann's row in the report", fmt.Sprintf(`document.querySelector('#report-table tr[data-key=%q]') !== null`, agentOne))
+	cells := eval[[]string](man, fmt.Sprintf(`[...document.querySelectorAll('#report-table tr[data-key=%q] :is(th, td)')].map(c => c.textContent)`, agentOne))
+	if len(cells) < 4 || cells[0] != "Ann Agent" || cells[1] != strconv.FormatInt(num(first["count"]), 10) ||
+		cells[2] != seconds(first["median_seconds"].(float64)) || cells[3] != seconds(first["p90_seconds"].(float64)) ||
+		cells[4] != seconds(resolution["median_seconds"].(float64)) || cells[5] != seconds(resolution["p90_seconds"].(float64)) {
+		t.Errorf("report row %v, API first response %v, resolution %v", cells, first, resolution)
+	}
+	if n := eval[int](man, `document.querySelectorAll('.report svg.chart').length`); n < 2 {
+		t.Errorf("%d report charts, want first response and resolution", n)
+	}
+	man.screenshot("reports")
+	checkAccessible(t, man)
+
+	// Bulk: Ann selects both conversations and assigns them to Ben.
+	ann.open("/inbox?status=all")
+	poll[bool](ann, "both conversations", `document.querySelectorAll('.conv .pick').length === 2`)
+	ann.do(chromedp.Click(chromedp.CSS(`.conv[data-conversation-id="`+convID+`"] .pick`)), chromedp.Click(chromedp.CSS(`.conv[data-conversation-id="`+second+`"] .pick`)))
+	poll[bool](ann, "the bulk bar", `!document.querySelector('.bulk').hidden && document.querySelector('.bulk-count').textContent === '2 selected'`)
+	choose(t, ann, "#bulk-assign", benID)
+	waitAPI(t, "both assigned to Ben", func() bool {
+		for _, id := range []string{convID, second} {
+			if e.must(200, "GET", "/api/v1/conversations/"+id, admin, nil)["assignee_id"] != benID {
+				return false
+			}
+		}
+		return true
+	})
+
+	for _, tb := range []*tab{ann, ben, man} {
+		tb.consoleErrors()
+	}
+}
+
+// seconds renders a duration the way the console's format.duration does.
+func seconds(x float64) string {
+	s := int64(math.Round(max(0, x)))
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm %02ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh %02dm", s/3600, (s%3600)/60)
+	}
+	return fmt.Sprintf("%dd %dh", s/86400, (s%86400)/3600)
+}
+
+// TestConsoleManager is the managers' acceptance test: a customer's value,
+// referral tree and orders read exactly as the API computes them, top
+// customers, segments and reports. Screenshots of the profile and reports.
+func TestConsoleManager(t *testing.T) {
+	e := startStack(t)
+	b := newBrowser(t)
+	admin := e.login(adminEmail, adminPassword)
+	e.user(admin, "mia@example.com", "Mia Manager", "manager", "mia-password-1")
 	mia := e.login("mia@example.com", "mia-password-1")
 	contactID, refID := seedOrders(t, e, mia)
 	api := e.must(200, "GET", "/api/v1/contacts/"+contactID, mia, nil)
@@ -192,20 +331,49 @@ func TestConsole(t *testing.T) {
 	}
 	man.screenshot("profile")
 
+	// An expired token: the next call asks for the password again, in place.
+	eval[bool](man, `(() => { const s = JSON.parse(sessionStorage.getItem('ci.session')); s.token = 'expired.' + s.token.split('.').slice(1).join('.'); sessionStorage.setItem('ci.session', JSON.stringify(s)); return true; })()`)
 	man.open("/customers")
+	poll[bool](man, "the sign-in-again dialog", `document.querySelector('dialog[open] #reauth-password') !== null`)
+	if got := eval[string](man, `document.querySelector('#reauth-email').value`); got != "mia@example.com" {
+		t.Errorf("the dialog does not remember who was signed in: %q", got)
+	}
+	man.do(chromedp.SendKeys(chromedp.CSS("#reauth-password"), "mia-password-1"), chromedp.Click(chromedp.CSS("dialog[open] button[type=submit]")))
 	poll[bool](man, "top customers", fmt.Sprintf(`document.querySelector('#top-customers tr[data-contact-id=%q]') !== null`, contactID))
+	seg := e.must(201, "POST", "/api/v1/segments", mia, map[string]any{"name": "Spent over $1,000", "filter": map[string]any{"total_min": 100000}})
+	segCount := num(e.must(200, "GET", "/api/v1/segments/"+seg["id"].(string)+"/count", mia, nil)["count"])
+	man.open("/segments")
+	shownCount := poll[string](man, "the segment's count", fmt.Sprintf(`(document.querySelector('.seg-count[data-segment-id=%q]')||{dataset:{}}).dataset.count`, seg["id"]))
+	if shownCount != strconv.FormatInt(segCount, 10) || segCount != 1 {
+		t.Errorf("segment count: page %s, API %d (want 1: only Lena spent over $1,000)", shownCount, segCount)
+	}
+
+	man.resize(390, 844)
+	man.open("/contacts/" + contactID)
+	poll[bool](man, "the narrow profile", `document.querySelector('[data-value="total"] dd') !== null`)
+	if w := eval[int](man, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the profile scrolls sideways on a phone: %dpx wide", w)
+	}
+	man.screenshot("profile-narrow")
+	man.resize(1280, 800)
+
 	man.open("/reports")
 	poll[bool](man, "the report", `document.querySelector('.report[aria-busy="false"] :is(table, .notice, .muted)') !== null`)
-	reportRows := eval[int](man, `document.querySelectorAll('#report-table tbody tr').length`)
-	if st, _ := e.call("GET", "/api/v1/reports/responses?group_by=agent", mia, nil); st == 200 && reportRows == 0 {
-		t.Errorf("the reports endpoint answers but the page shows no rows")
+	// No conversation was answered here: the page must say so, not draw empty charts.
+	if got := eval[string](man, `document.querySelector('.report').textContent`); got != "No conversations in this period." {
+		t.Errorf("reports without data: %q", got)
 	}
-	man.screenshot("reports")
 	checkAccessible(t, man)
 
 	checkMoneyModule(t, man)
-	for _, tb := range []*tab{ann, ben, man} {
-		tb.consoleErrors()
+	man.consoleErrors()
+}
+
+// choose picks an option of a select as a user does: value, then change.
+func choose(t *testing.T, tb *tab, sel, value string) {
+	t.Helper()
+	if !eval[bool](tb, fmt.Sprintf(`(() => { const s = document.querySelector(%q); if (![...s.options].some(o => o.value === %q)) return false; s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, sel, value, value)) {
+		t.Fatalf("%s: %s has no option %q", tb.name, sel, value)
 	}
 }
 

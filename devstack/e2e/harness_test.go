@@ -19,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	crm "github.com/communityinbox/crm/service"
 	"github.com/communityinbox/devstack/stack"
 	gateway "github.com/communityinbox/gateway/service"
@@ -216,6 +219,13 @@ func newFakeGraph(t *testing.T) *fakeGraph {
 	return g
 }
 
+// all returns the calls so far.
+func (g *fakeGraph) all() []graphCall {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]graphCall(nil), g.calls...)
+}
+
 // waitCall waits for a recorded call that match accepts.
 func (g *fakeGraph) waitCall(t *testing.T, what string, match func(graphCall) bool) graphCall {
 	t.Helper()
@@ -392,6 +402,34 @@ func (tb *tab) login(email, password string) {
 		chromedp.Click(chromedp.CSS(".login-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS(".topbar")),
 	)
+}
+
+// press types one key the way a keyboard does: a keyDown that carries the
+// key's text, then a keyUp. chromedp's KeyEvent sends the text as a separate
+// "char" event, which Chromium delivers even when the page cancelled the
+// keydown, something no physical keyboard does.
+func press(keys string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, r := range keys {
+			var down, up input.DispatchKeyEventParams
+			for _, k := range kb.Encode(r) {
+				switch k.Type {
+				case input.DispatchKeyEventTypeKeyDown:
+					down = *k
+				case input.DispatchKeyEventTypeChar:
+					down.Text, down.UnmodifiedText = k.Text, k.UnmodifiedText
+				case input.DispatchKeyEventTypeKeyUp:
+					up = *k
+				}
+			}
+			for _, ev := range []input.DispatchKeyEventParams{down, up} {
+				if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, ev); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // resize changes the viewport.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,8 +12,8 @@ import (
 
 // pointInboxAt sends the inbox's Graph API calls to the fake.
 func pointInboxAt(cfg *inbox.Config, graphURL string) {
-	_ = cfg // TODO(console): set the inbox's Graph API base URL once its config has one.
-	_ = graphURL
+	cfg.GraphURL = graphURL
+	cfg.WorkflowPoll = 100 * time.Millisecond
 }
 
 // facebookChannel is a connected Facebook Page.
@@ -36,6 +37,9 @@ func connectFacebook(t *testing.T, e *env, admin string) facebookChannel {
 	return ch
 }
 
+// mids numbers the Messenger message ids the tests send.
+var mids atomic.Int64
+
 // postMessenger delivers a Messenger text message as Facebook signs it.
 func postMessenger(t *testing.T, e *env, ch facebookChannel, psid, text string) {
 	t.Helper()
@@ -44,7 +48,7 @@ func postMessenger(t *testing.T, e *env, ch facebookChannel, psid, text string) 
 		"object": "page",
 		"entry": []any{map[string]any{"id": ch.pageID, "time": now, "messaging": []any{map[string]any{
 			"sender": map[string]string{"id": psid}, "recipient": map[string]string{"id": ch.pageID}, "timestamp": now,
-			"message": map[string]any{"mid": fmt.Sprintf("m_e2e_%d", now), "text": text},
+			"message": map[string]any{"mid": fmt.Sprintf("m_e2e_%d_%d", now, mids.Add(1)), "text": text},
 		}}}},
 	})
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/communityinbox/crm/contact"
@@ -96,16 +95,6 @@ func ts(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-func splitCSV(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func noContent(c echo.Context) error { return c.NoContent(http.StatusNoContent) }

@@ -370,4 +370,3 @@ func safeCell(s string) string {
 	}
 	return s
 }
-

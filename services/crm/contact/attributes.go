@@ -100,7 +100,7 @@ func (d AttrDef) Coerce(v any, fromText bool) (any, error) {
 			return nil, bad("a number")
 		}
 		r, ok := new(big.Rat).SetString(strings.TrimSpace(text))
-		if !ok || strings.ContainsAny(text, "/") || len(text) > 40 {
+		if !ok || strings.ContainsAny(text, "/eE") || len(text) > 40 {
 			return nil, bad("a decimal number")
 		}
 		f, _ := r.Float64()

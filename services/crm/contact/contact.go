@@ -145,8 +145,12 @@ func NormalizeEmail(s string) string {
 	return s
 }
 
-// NormalizePhone keeps a leading + and the digits; fewer than 6 digits is not a phone.
+// NormalizePhone keeps a leading + and the digits; letters (vanity numbers
+// like 555-SHIP) or fewer than 6 digits are not a phone.
 func NormalizePhone(s string) string {
+	if strings.IndexFunc(s, unicode.IsLetter) >= 0 {
+		return ""
+	}
 	var b strings.Builder
 	for i, r := range strings.TrimSpace(s) {
 		switch {

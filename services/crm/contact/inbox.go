@@ -61,6 +61,9 @@ type inboxData struct {
 	Customer       *identityData `json:"customer"`
 	CreatedAt      time.Time     `json:"created_at"`
 	LastActivityAt time.Time     `json:"last_activity_at"`
+	PlatformTime   time.Time     `json:"platform_time"`
+	ReceivedAt     time.Time     `json:"received_at"`
+	LastMessageAt  time.Time     `json:"last_message_at"`
 	Message        *inboxData    `json:"message"`
 	Conversation   *inboxData    `json:"conversation"`
 }
@@ -106,8 +109,11 @@ func (d *inboxData) flatten() {
 		if d.CreatedAt.IsZero() {
 			d.CreatedAt = n.CreatedAt
 		}
-		if d.LastActivityAt.IsZero() {
-			d.LastActivityAt = n.LastActivityAt
+		for _, p := range []struct{ dst, src *time.Time }{{&d.LastActivityAt, &n.LastActivityAt}, {&d.PlatformTime, &n.PlatformTime},
+			{&d.ReceivedAt, &n.ReceivedAt}, {&d.LastMessageAt, &n.LastMessageAt}} {
+			if p.dst.IsZero() {
+				*p.dst = *p.src
+			}
 		}
 	}
 	if d.MessageID == "" {
@@ -119,33 +125,18 @@ func (d *inboxData) flatten() {
 // public comment, mention or share, the author's influence. Events without an
 // identifiable person are ignored.
 func (s *Service) ObserveInbox(ctx context.Context, e event.Event) error {
-	var d inboxData
-	if err := json.Unmarshal(e.Data, &d); err != nil {
-		return nil // not ours to fix: a malformed event is dropped, not retried
-	}
-	d.flatten()
-	if d.ConversationID == "" {
-		d.ConversationID = e.ConversationID
-	}
-	who := d.Author
-	inbound := d.Direction == "in" || (d.Direction == "" && !d.Echo)
-	if e.Type == event.ConversationUpdated || !inbound {
-		who = d.Customer // the person the conversation is with
-	}
-	if who == nil || d.ConversationID == "" {
-		return nil
+	d, who, inbound, ok := parseInbox(e)
+	if !ok {
+		return nil // nothing to attribute to a person: dropped, not retried
 	}
 	platform := firstNonEmpty(who.Platform, d.Platform)
 	uid := firstNonEmpty(who.UserID, who.ID)
-	if platform == "" || uid == "" {
-		return nil
-	}
 	ident := &Identity{Platform: platform, UserID: uid, Handle: who.Handle, Name: who.Name, ChannelID: d.ChannelID}
 	r, err := s.Resolve(ctx, e.WorkspaceID, Profile{Name: who.Name, Email: who.Email, Phone: who.Phone, Identity: ident})
 	if err != nil {
 		return err
 	}
-	at := firstTime(d.CreatedAt, d.LastActivityAt, e.Time, s.clock())
+	at := firstTime(d.PlatformTime, d.CreatedAt, d.ReceivedAt, d.LastMessageAt, d.LastActivityAt, e.Time, s.clock())
 	isMessage := e.Type == event.MessageCreated
 	conv := Conversation{ConversationID: d.ConversationID, Platform: platform, ChannelID: d.ChannelID, Kind: d.Kind, LastActivity: at.UTC()}
 	if isMessage && inbound {
@@ -175,6 +166,31 @@ func (s *Service) ObserveInbox(ctx context.Context, e event.Event) error {
 		}
 	}
 	return s.store.Activity(ctx, e.WorkspaceID, r.Owner, r.ID, conv, isMessage)
+}
+
+// parseInbox decodes an inbox event and picks the person it is about: the
+// author of an inbound message, else the conversation's customer. ok is false
+// when the event names no conversation or no identifiable person.
+func parseInbox(e event.Event) (d inboxData, who *identityData, inbound, ok bool) {
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		return d, nil, false, false
+	}
+	d.flatten()
+	if d.ConversationID == "" {
+		d.ConversationID = e.ConversationID
+	}
+	if d.ConversationID == "" && e.Type == event.ConversationUpdated && d.Message == nil && d.Conversation == nil {
+		d.ConversationID = d.ID // the inbox sends the conversation itself
+	}
+	who = d.Author
+	inbound = d.Direction == "in" || (d.Direction == "" && !d.Echo)
+	if e.Type == event.ConversationUpdated || !inbound {
+		who = d.Customer
+	}
+	if who == nil || d.ConversationID == "" || firstNonEmpty(who.Platform, d.Platform) == "" || firstNonEmpty(who.UserID, who.ID) == "" {
+		return d, nil, inbound, false
+	}
+	return d, who, inbound, true
 }
 
 func firstTime(ts ...time.Time) time.Time {

@@ -33,6 +33,8 @@ type Storer interface {
 	Get(ctx context.Context, ws, id string) (Contact, error)
 	GetMany(ctx context.Context, ws string, ids []string) ([]Contact, error)
 	Members(ctx context.Context, ws, canonical string) ([]string, error)
+	// MembersOf maps every id whose canonical contact is one of canonicals to that canonical.
+	MembersOf(ctx context.Context, ws string, canonicals []string) (map[string]string, error)
 	Identities(ctx context.Context, ws string, contacts []string) ([]Identity, error)
 	Keys(ctx context.Context, ws string, contacts []string) ([]Key, error)
 	Update(ctx context.Context, ws, id string, version int64, p Patch) (Contact, error)
@@ -96,8 +98,13 @@ type Profile struct {
 	Identity       *Identity
 }
 
-// keys returns the profile's keys, most specific first.
+// keys returns the profile's keys, most specific first. A WhatsApp user id
+// is the person's phone number (wa_id, E.164 without the +), so it doubles as
+// a phone key and links the chat to orders placed with that phone.
 func (p Profile) keys() []Key {
+	if p.Phone == "" && p.Identity != nil && p.Identity.Platform == "whatsapp" {
+		p.Phone = "+" + strings.TrimPrefix(p.Identity.UserID, "+")
+	}
 	var out []Key
 	if p.Identity != nil && p.Identity.Platform != "" && p.Identity.UserID != "" {
 		out = append(out, p.Identity.Key())
@@ -628,4 +635,34 @@ func (s *Service) DeleteAttr(ctx context.Context, ws, name string) error {
 // into another contact.
 func (s *Service) Raw(ctx context.Context, ws, id string) (Contact, error) {
 	return s.store.Get(ctx, ws, id)
+}
+
+// IdentitiesOf returns the identities of each canonical contact in ids,
+// merged members included, with two queries however many contacts there are.
+func (s *Service) IdentitiesOf(ctx context.Context, ws string, ids []string) (map[string][]Identity, error) {
+	owner := map[string]string{}
+	var members []string
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		ms, err := s.store.MembersOf(ctx, ws, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for m, c := range ms {
+			owner[m] = c
+			members = append(members, m)
+		}
+	}
+	out := map[string][]Identity{}
+	for start := 0; start < len(members); start += 500 {
+		idents, err := s.store.Identities(ctx, ws, members[start:min(start+500, len(members))])
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range idents {
+			c := owner[i.ContactID]
+			out[c] = append(out[c], i)
+		}
+	}
+	return out, nil
 }

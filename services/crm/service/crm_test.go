@@ -73,6 +73,15 @@ func TestShopifyWebhookSignatureDedupeAndRefund(t *testing.T) {
 	if c.Value.Direct != 72500 || c.Orders[0].RefundedMinor != 72500000 {
 		t.Fatalf("after refund: direct %d refunded %d", c.Value.Direct, c.Orders[0].RefundedMinor)
 	}
+	// Shopify's own sample order: its numeric id lost precision upstream, so
+	// the order is keyed by the GraphQL id.
+	if code, b := e.webhook(id, "orders/create", "wh-sample", secret, fixture(t, "orders_create_sample_2025-01.json")); code != 200 {
+		t.Fatalf("sample order: %d %s", code, b)
+	}
+	o, err := e.svc.Ledger.Order(context.Background(), ws, "ws-a|shopify:dev-store.myshopify.com|820982911946154508")
+	if err != nil || o.Currency != "USD" || o.BaseMinor != o.TotalMinor || o.TotalMinor != 38800 {
+		t.Fatalf("sample order stored: %+v %v", o, err)
+	}
 	// Unknown integration → 404.
 	if code, _ := e.webhook("nope", "orders/create", "x", secret, body); code != 404 {
 		t.Fatalf("unknown integration: %d", code)

@@ -38,8 +38,10 @@ type TierChanged struct {
 	Identities   []contact.Identity `json:"identities"`
 }
 
-// ValuesChanged implements ledger.Notifier.
+// ValuesChanged implements ledger.Notifier. Identities for tier changes are
+// looked up for all changed contacts at once: a recompute may change thousands.
 func (n *notifier) ValuesChanged(ctx context.Context, ws string, changes []ledger.Changed) {
+	var tierChanged []string
 	for _, c := range changes {
 		a := c.After
 		if a.Alias != "" {
@@ -47,25 +49,36 @@ func (n *notifier) ValuesChanged(ctx context.Context, ws string, changes []ledge
 		}
 		n.publish(ctx, ws, event.StreamCRM, event.ContactValueChanged, ValueChanged{ContactID: a.ID, Currency: c.Currency,
 			Direct: a.Direct, Referral: a.Referral, ReferralByLevel: a.Sum, Total: a.Total, Orders: a.Orders, Tier: a.Tier})
-		before := c.Before.Tier
-		if before == "" {
-			before = ledger.TierNew
+		if a.Tier != previousTier(c.Before) {
+			tierChanged = append(tierChanged, a.ID)
 		}
-		if a.Tier == before {
+	}
+	if len(tierChanged) == 0 {
+		return
+	}
+	idents, err := n.contacts.IdentitiesOf(ctx, ws, tierChanged)
+	if err != nil {
+		n.log.WarnContext(ctx, "tier change: identities", "err", err)
+	}
+	for _, c := range changes {
+		a := c.After
+		if a.Alias != "" || a.Tier == previousTier(c.Before) {
 			continue
 		}
-		ids, err := n.contacts.Members(ctx, ws, a.ID)
-		var idents []contact.Identity
-		if err == nil {
-			idents, err = n.contacts.Identities(ctx, ws, ids)
+		tc := TierChanged{ContactID: a.ID, Tier: a.Tier, PreviousTier: previousTier(c.Before), Identities: idents[a.ID]}
+		if tc.Identities == nil {
+			tc.Identities = []contact.Identity{}
 		}
-		if err != nil {
-			n.log.WarnContext(ctx, "tier change: identities", "contact", a.ID, "err", err)
-		}
-		tc := TierChanged{ContactID: a.ID, Tier: a.Tier, PreviousTier: before, Identities: idents}
 		n.publish(ctx, ws, event.StreamCRM, event.ContactTierChanged, tc)
 		n.publish(ctx, ws, event.StreamSystem, event.ContactTierChanged, tc)
 	}
+}
+
+func previousTier(n ledger.Node) string {
+	if n.Tier == "" {
+		return ledger.TierNew
+	}
+	return n.Tier
 }
 
 func (n *notifier) publish(ctx context.Context, ws, stream, typ string, data any) {

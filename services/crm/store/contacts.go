@@ -321,6 +321,26 @@ func (s *Contacts) Members(ctx context.Context, ws, canonical string) ([]string,
 	return out, nil
 }
 
+// MembersOf implements contact.Storer.
+func (s *Contacts) MembersOf(ctx context.Context, ws string, canonicals []string) (map[string]string, error) {
+	cur, err := s.contacts.Find(ctx, bson.M{"ws": ws, "canonical": bson.M{"$in": canonicals}}, options.Find().SetProjection(bson.M{"_id": 1, "canonical": 1}))
+	if err != nil {
+		return nil, mongox.Translate(err, "members of", "contact")
+	}
+	var docs []struct {
+		ID        string `bson:"_id"`
+		Canonical string `bson:"canonical"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongox.Translate(err, "members of", "contact")
+	}
+	out := make(map[string]string, len(docs))
+	for _, d := range docs {
+		out[d.ID] = d.Canonical
+	}
+	return out, nil
+}
+
 // Identities implements contact.Storer.
 func (s *Contacts) Identities(ctx context.Context, ws string, contacts []string) ([]contact.Identity, error) {
 	cur, err := s.keys.Find(ctx, bson.M{"ws": ws, "contact": bson.M{"$in": contacts}, "kind": contact.KindIdentity},

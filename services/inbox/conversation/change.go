@@ -114,13 +114,13 @@ type Sighting struct {
 	WorkspaceID    string
 	ChannelID      string
 	ConversationID string
+	MessageID      string
 	At             time.Time
 }
 
 // IdentityState is an identity after a sighting, with whether this writer
-// created it and whether its first sighting has been announced.
+// created it.
 type IdentityState struct {
 	IdentityRecord
-	New       bool
-	Announced bool
+	New bool
 }

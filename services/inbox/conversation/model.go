@@ -17,6 +17,7 @@ type Status string
 // Statuses. Ingest creates conversations open and reopens them when a customer writes.
 const (
 	StatusOpen     Status = "open"
+	StatusPending  Status = "pending" // answered, waiting on the customer
 	StatusSnoozed  Status = "snoozed"
 	StatusResolved Status = "resolved"
 )
@@ -122,6 +123,8 @@ type Conversation struct {
 	AssigneeID string   `json:"assignee_id,omitempty"`
 	Labels     []string `json:"labels,omitempty"`
 	Priority   string   `json:"priority,omitempty"`
+	// PriorityReasons say why triage raised Priority, for agents to read.
+	PriorityReasons []string `json:"priority_reasons,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -198,8 +201,9 @@ type IdentityRecord struct {
 	ID             string    `json:"id"`
 	WorkspaceID    string    `json:"workspace_id"`
 	Identity                 // platform, user id, latest handle and name
-	ChannelID      string    `json:"channel_id"`      // where it was first seen
-	ConversationID string    `json:"conversation_id"` // where it was first seen
+	ChannelID      string    `json:"channel_id"`       // where it was first seen
+	ConversationID string    `json:"conversation_id"`  // where it was first seen
+	FirstMessageID string    `json:"first_message_id"` // the message it was first seen in
 	FirstSeenAt    time.Time `json:"first_seen_at"`
 	LastSeenAt     time.Time `json:"last_seen_at"`
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,12 +26,15 @@ type MongoOptions struct {
 //
 // A delivery is a document inserted before the webhook is answered. To claim
 // one, a consumer inserts a ticket whose _id is the delivery id plus the
-// current lease period: the unique _id lets exactly one consumer win each
-// period, even on servers whose updates are not atomic (FerretDB 1.x applies an
-// update as an unguarded read-modify-write). The winner then pushes the
-// delivery's availability past its lease. If it dies before that, the next
-// period's ticket frees the delivery. Acknowledging deletes the delivery and
-// its tickets later. A claimer in the same process is woken at once by Enqueue.
+// delivery's available_at as it read it: the unique _id lets exactly one of
+// the consumers that saw the delivery available win it, even on servers whose
+// updates are not atomic (FerretDB 1.x applies an update as an unguarded
+// read-modify-write). The winner then moves available_at past its lease,
+// which makes the next claim's ticket a different one. A winner that dies
+// before doing so leaves a ticket that goes stale after a lease; the next
+// claimers then race for a successor ticket. Acknowledging deletes the
+// delivery; tickets are swept later, so a consumer that read a delivery just
+// before it was acknowledged still loses the race.
 type Mongo struct {
 	c       *mongo.Collection
 	tickets *mongo.Collection
@@ -137,23 +141,13 @@ func (q *Mongo) tryClaim(ctx context.Context, limit int) ([]ingest.Delivery, err
 	if len(cands) == 0 {
 		return nil, nil
 	}
-	period := strconv.FormatInt(now.UnixMilli()/q.lease.Milliseconds(), 10)
-	tickets := make([]dbTicket, len(cands))
+	ids := make([]string, len(cands))
 	for i, c := range cands {
-		tickets[i] = dbTicket{ID: c.ID + ":" + period, DeliveryID: c.ID, At: now}
+		ids[i] = c.ID + "@" + strconv.FormatInt(c.AvailableAt.UnixMilli(), 10)
 	}
-	lost := map[int]bool{}
-	if _, err := q.tickets.InsertMany(ctx, tickets, options.InsertMany().SetOrdered(false)); err != nil {
-		var bwe mongo.BulkWriteException
-		if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
-			return nil, fmt.Errorf("inbound: ticket: %w", err)
-		}
-		for _, we := range bwe.WriteErrors {
-			if !we.HasErrorCode(11000) {
-				return nil, fmt.Errorf("inbound: ticket: %w", err)
-			}
-			lost[we.Index] = true
-		}
+	lost, err := q.ticket(ctx, ids, now)
+	if err != nil {
+		return nil, err
 	}
 	var won []string
 	var out []ingest.Delivery
@@ -175,6 +169,88 @@ func (q *Mongo) tryClaim(ctx context.Context, limit int) ([]ingest.Delivery, err
 		return nil, fmt.Errorf("inbound: lease: %w", err)
 	}
 	return out, nil
+}
+
+// ticket inserts the tickets ids and returns the indexes of those others won.
+// A ticket lost to a winner that went silent for a lease (it died before
+// extending the delivery's availability) is retried as its successor.
+func (q *Mongo) ticket(ctx context.Context, ids []string, now time.Time) (map[int]bool, error) {
+	lost := map[int]bool{}
+	try := map[int]string{}
+	for i, id := range ids {
+		try[i] = id
+	}
+	for round := 0; round < 4 && len(try) > 0; round++ {
+		idx := make([]int, 0, len(try))
+		docs := make([]dbTicket, 0, len(try))
+		for i, id := range try {
+			idx = append(idx, i)
+			delivery, _, _ := strings.Cut(ids[i], "@")
+			docs = append(docs, dbTicket{ID: id, DeliveryID: delivery, At: now})
+		}
+		dups, err := insertUnordered(ctx, q.tickets, docs)
+		if err != nil {
+			return nil, fmt.Errorf("inbound: ticket: %w", err)
+		}
+		next := map[int]string{}
+		var taken []string
+		for j := range docs {
+			if dups[j] {
+				taken = append(taken, docs[j].ID)
+			}
+		}
+		if len(taken) == 0 {
+			try = nil
+			break
+		}
+		cur, err := q.tickets.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: taken}}}})
+		if err != nil {
+			return nil, fmt.Errorf("inbound: read tickets: %w", err)
+		}
+		var held []dbTicket
+		if err := cur.All(ctx, &held); err != nil {
+			return nil, fmt.Errorf("inbound: read tickets: %w", err)
+		}
+		stale := map[string]bool{}
+		for _, t := range held {
+			stale[t.ID] = now.Sub(t.At) > q.lease
+		}
+		for j, i := range idx {
+			if !dups[j] {
+				continue
+			}
+			if stale[docs[j].ID] {
+				next[i] = docs[j].ID + "+"
+			} else {
+				lost[i] = true
+			}
+		}
+		try = next
+	}
+	for i := range try {
+		lost[i] = true // still contended after several successors: leave it
+	}
+	return lost, nil
+}
+
+// insertUnordered inserts docs and returns the indexes that were duplicates.
+func insertUnordered(ctx context.Context, c *mongo.Collection, docs []dbTicket) (map[int]bool, error) {
+	dup := map[int]bool{}
+	_, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return dup, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, err
+	}
+	for _, we := range bwe.WriteErrors {
+		if !we.HasErrorCode(11000) {
+			return nil, err
+		}
+		dup[we.Index] = true
+	}
+	return dup, nil
 }
 
 // Ack deletes deliveries.

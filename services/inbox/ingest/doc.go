@@ -14,11 +14,14 @@
 // # Exactly once
 //
 // Every platform event becomes a conversation.Change. The store records the
-// event's dedupe key on the message in the same atomic update that applies it,
+// event's dedupe key on the message in the same atomic write that applies it,
 // so a retried or redelivered event changes nothing, and tells the Processor
 // which changes this batch applied (its token). A message enters its
-// conversation's counters through a second guarded update; the conversation
-// remembers who counted it until the message is marked counted.
+// conversation's counters through a second write, guarded by a record of the
+// counted message that the conversation keeps for an hour: a message this
+// batch creates is stored already marked counted and counted right after; if
+// the worker dies in between, the redelivered batch counts it again and the
+// guard keeps that from counting twice.
 //
 // Events on the bus follow the store: message.created when this batch counted
 // a message, message.updated when it applied a change to a visible message,

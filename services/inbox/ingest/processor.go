@@ -22,7 +22,6 @@ type Storer interface {
 	AddToConversations(ctx context.Context, token string, counts []conversation.Count) (conversation.Counted, error)
 	MarkCounted(ctx context.Context, ids []string) error
 	SeeIdentities(ctx context.Context, token string, s []conversation.Sighting) ([]conversation.IdentityState, error)
-	MarkAnnounced(ctx context.Context, ids []string) error
 }
 
 // ChannelLoader loads the channels deliveries are routed to.
@@ -237,6 +236,33 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 
 	// Publish, then mark: a crash in between recounts nothing (the
 	// conversation remembers) and the redelivery republishes.
+	events, err := changeEvents(changes, applied, counts, counted, recovery)
+	if err != nil {
+		return res, err
+	}
+	announce, err := p.identities(ctx, token, changes, applied, recovery)
+	if err != nil {
+		return res, err
+	}
+	events = append(events, announce...)
+	for _, e := range events {
+		if _, err := p.bus.Publish(ctx, e); err != nil {
+			return res, fmt.Errorf("publish %s: %w", e.Type, err)
+		}
+	}
+	if err := p.store.MarkCounted(ctx, unmarked); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// changeEvents builds the message and conversation events of a batch:
+// message.created for the messages this batch counted, message.updated for
+// visible messages it changed otherwise, conversation.updated for the
+// conversations it counted into. A redelivered batch republishes what it
+// touches, since its first attempt may have died before publishing.
+func changeEvents(changes []conversation.Change, applied conversation.Applied, counts []conversation.Count,
+	counted conversation.Counted, recovery map[string]bool) ([]event.Event, error) {
 	created := map[string]bool{}
 	othersCreated := map[string]bool{} // counted by a concurrent writer, which publishes it
 	convs := map[string]conversation.Conversation{}
@@ -254,13 +280,13 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 		}
 	}
 	var events []event.Event
-	updated := map[string]bool{}
+	done := map[string]bool{}
 	for i, c := range changes {
 		m := applied.Messages[c.MessageID].Message
-		if m.Placeholder || m.ConversationID == "" || updated[m.ID] || othersCreated[m.ID] {
+		if m.Placeholder || m.ConversationID == "" || done[m.ID] || othersCreated[m.ID] {
 			continue
 		}
-		typ := ""
+		var typ string
 		switch {
 		case created[m.ID]:
 			typ = event.MessageCreated
@@ -269,10 +295,10 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 		default:
 			continue
 		}
-		updated[m.ID] = true
+		done[m.ID] = true
 		e, err := event.New(m.WorkspaceID, event.StreamInbox, typ, m)
 		if err != nil {
-			return res, err
+			return nil, err
 		}
 		e.ConversationID = m.ConversationID
 		events = append(events, e)
@@ -281,66 +307,36 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 		cv := convs[id]
 		e, err := event.New(cv.WorkspaceID, event.StreamInbox, event.ConversationUpdated, cv)
 		if err != nil {
-			return res, err
+			return nil, err
 		}
 		e.ConversationID = cv.ID
 		events = append(events, e)
 	}
-	announce, err := p.identities(ctx, token, changes, applied, recovery)
-	if err != nil {
-		return res, err
-	}
-	for _, id := range announce {
-		events = append(events, id.event)
-	}
-	for _, e := range events {
-		if _, err := p.bus.Publish(ctx, e); err != nil {
-			return res, fmt.Errorf("publish %s: %w", e.Type, err)
-		}
-	}
-	if err := p.store.MarkCounted(ctx, unmarked); err != nil {
-		return res, err
-	}
-	var announced []string
-	for _, a := range announce {
-		announced = append(announced, a.id)
-	}
-	if err := p.store.MarkAnnounced(ctx, announced); err != nil {
-		return res, err
-	}
-	return res, nil
-}
-
-type announcement struct {
-	id    string
-	event event.Event
+	return events, nil
 }
 
 // identities records the authors of the batch's visible messages and returns
-// the first sightings to announce: those this batch created, and on a
-// redelivery those whose announcement a crash may have lost.
+// the identity.seen events to publish: for identities this batch created, and
+// on a redelivery for those first seen in one of its messages, whose
+// announcement a crash may have lost.
 func (p *Processor) identities(ctx context.Context, token string, changes []conversation.Change,
-	applied conversation.Applied, recovery map[string]bool) ([]announcement, error) {
+	applied conversation.Applied, recovery map[string]bool) ([]event.Event, error) {
 	var sightings []conversation.Sighting
-	recoverID := map[string]bool{}
 	for _, c := range changes {
 		m := applied.Messages[c.MessageID].Message
 		if c.Action != conversation.ActionCreate || c.Echo || c.Author.UserID == "" || m.Placeholder {
 			continue
 		}
 		sightings = append(sightings, conversation.Sighting{Identity: c.Author, WorkspaceID: c.WorkspaceID,
-			ChannelID: c.ChannelID, ConversationID: m.ConversationID, At: c.At})
-		if recovery[c.MessageID] {
-			recoverID[conversation.IdentityID(c.WorkspaceID, c.Author.Platform, c.Author.UserID)] = true
-		}
+			ChannelID: c.ChannelID, ConversationID: m.ConversationID, MessageID: m.ID, At: c.At})
 	}
 	states, err := p.store.SeeIdentities(ctx, token, sightings)
 	if err != nil {
 		return nil, err
 	}
-	var out []announcement
+	var out []event.Event
 	for _, st := range states {
-		if !st.New && (st.Announced || !recoverID[st.ID]) {
+		if !st.New && !recovery[st.FirstMessageID] {
 			continue
 		}
 		e, err := event.New(st.WorkspaceID, event.StreamSystem, event.IdentitySeen, IdentitySeen{
@@ -349,7 +345,7 @@ func (p *Processor) identities(ctx context.Context, token string, changes []conv
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, announcement{id: st.ID, event: e})
+		out = append(out, e)
 	}
 	return out, nil
 }

@@ -43,6 +43,8 @@ func TestCrashedWorkersLoseAndDoubleNothing(t *testing.T) {
 	}{{"redis", true, false}, {"mongo", false, false}, {"redis guarded updates", true, true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			h := newHarness(t, mode.redis, func(c *Config) {
+				// Long enough that no batch is reclaimed before worker B starts.
+				c.IngestLease = 1500 * time.Millisecond
 				if mode.guarded {
 					c.SerializeWrites = "false"
 				}
@@ -145,6 +147,16 @@ func TestCrashedWorkersLoseAndDoubleNothing(t *testing.T) {
 			}
 			if len(created) < total {
 				t.Fatalf("%d distinct message.created events, want at least %d", len(created), total)
+			}
+			seen := map[string]bool{}
+			for _, e := range h.events(ws, event.StreamSystem) {
+				var id ingest.IdentitySeen
+				if e.Type == event.IdentitySeen && json.Unmarshal(e.Data, &id) == nil {
+					seen[id.UserID] = true
+				}
+			}
+			if len(seen) != 6 {
+				t.Fatalf("identity.seen announced %d of the 6 customers", len(seen))
 			}
 		})
 	}

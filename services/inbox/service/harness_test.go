@@ -124,14 +124,13 @@ func (h *harness) do(method, path string, body []byte, headers map[string]string
 }
 
 type channelJSON struct {
-	ID            string            `json:"id"`
-	Type          string            `json:"type"`
-	Name          string            `json:"name"`
-	Config        map[string]any    `json:"config"`
-	Secrets       []string          `json:"secrets"`
-	WebhookURL    string            `json:"webhook_url"`
-	WebhookSecret string            `json:"webhook_secret"`
-	Extra         map[string]string `json:"-"`
+	ID            string         `json:"id"`
+	Type          string         `json:"type"`
+	Name          string         `json:"name"`
+	Config        map[string]any `json:"config"`
+	Secrets       []string       `json:"secrets"`
+	WebhookURL    string         `json:"webhook_url"`
+	WebhookSecret string         `json:"webhook_secret"`
 }
 
 // createChannel creates a channel as an admin of ws and returns it.

@@ -17,6 +17,14 @@ import (
 	"github.com/communityinbox/inbox/conversation/conversationdb"
 	"github.com/communityinbox/inbox/inbound"
 	"github.com/communityinbox/inbox/ingest"
+	"github.com/communityinbox/inbox/priority"
+	"github.com/communityinbox/inbox/priority/prioritydb"
+	"github.com/communityinbox/inbox/reporting"
+	"github.com/communityinbox/inbox/reporting/reportingdb"
+	"github.com/communityinbox/inbox/routing"
+	"github.com/communityinbox/inbox/routing/routingdb"
+	"github.com/communityinbox/inbox/triage"
+	"github.com/communityinbox/inbox/workflow"
 	"github.com/communityinbox/inbox/youtube"
 	"github.com/communityinbox/shared/boot"
 	"github.com/communityinbox/shared/web"
@@ -41,6 +49,7 @@ type Config struct {
 	YouTubeInterval  time.Duration `env:"YOUTUBE_POLL_INTERVAL" default:"5m" help:"shortest interval between comment polls (stretched to fit the quota)"`
 	YouTubeQuota     int           `env:"YOUTUBE_DAILY_QUOTA" default:"10000" help:"YouTube API units per day"`
 	YouTubeMaxPages  int           `env:"YOUTUBE_MAX_PAGES" default:"5" help:"comment pages per channel or video per poll"`
+	WorkflowConfig
 }
 
 // Service is the running inbox.
@@ -53,6 +62,14 @@ type Service struct {
 	poller   *youtube.Poller
 	Channels *channel.Service
 	Store    *conversationdb.Store
+	// Reports measures response times from the bus (its worker runs in Run).
+	Reports *reporting.Service
+	// Workflow is the agents' workflow (its outbox and snooze workers run in Run).
+	Workflow *workflow.Service
+	// Routing auto-assigns conversations (its worker runs in Run).
+	Routing *routing.Service
+	// Priority raises conversations' priority by triage (its worker runs in Run).
+	Priority *priority.Service
 }
 
 // New builds the inbox on in, creating indexes.
@@ -85,9 +102,30 @@ func New(ctx context.Context, cfg Config, in *boot.Infra) (*Service, error) {
 	e, _ := web.New(in.Log, web.Options{Service: "inbox", BodyLimit: cfg.BodyLimit, Checks: in.Checks()})
 	api.Register(e, api.Deps{Channels: channels, Receiver: ingest.NewReceiver(channels, q, in.Log), Tokens: in.Tokens,
 		PublicURL: cfg.PublicURL, WebhookBodyLimit: cfg.WebhookBodyLimit})
+	reportStore, err := reportingdb.New(ctx, in.DB)
+	if err != nil {
+		return nil, err
+	}
+	reports := reporting.NewService(reportStore, channels)
+	api.RegisterReports(e, api.ReportDeps{Reports: reports, Tokens: in.Tokens})
+	routeStore, err := routingdb.New(ctx, in.DB)
+	if err != nil {
+		return nil, err
+	}
+	router := routing.NewService(routeStore, store, channels, in.Bus, in.Log)
+	api.RegisterRouting(e, api.RoutingDeps{Routing: router, Tokens: in.Tokens})
+	prioStore, err := prioritydb.New(ctx, in.DB)
+	if err != nil {
+		return nil, err
+	}
+	prio := priority.NewService(prioStore, store, in.Bus, triage.Config{}, in.Log)
+	wf, err := newWorkflow(ctx, cfg, in, e, channels)
+	if err != nil {
+		return nil, err
+	}
 	poller := youtube.NewPoller(channels, proc, youtube.Options{BaseURL: strings.TrimRight(cfg.YouTubeAPIURL, "/"),
 		Interval: cfg.YouTubeInterval, DailyQuota: cfg.YouTubeQuota, MaxPages: cfg.YouTubeMaxPages}, in.Log)
-	return &Service{cfg: cfg, in: in, echo: e, queue: q, proc: proc, poller: poller, Channels: channels, Store: store}, nil
+	return &Service{cfg: cfg, in: in, echo: e, queue: q, proc: proc, poller: poller, Channels: channels, Store: store, Reports: reports, Workflow: wf, Routing: router, Priority: prio}, nil
 }
 
 // serializeWrites decides whether ingest batches must not overlap: FerretDB
@@ -130,10 +168,11 @@ func (s *Service) NewWorker() *ingest.Worker {
 	return ingest.NewWorker(s.queue, s.proc, ingest.WorkerOptions{Batch: s.cfg.IngestBatch, Grace: s.cfg.IngestLease / 2}, s.in.Log)
 }
 
-// Run runs the ingest workers and the YouTube poller until ctx ends.
+// Run runs the ingest workers, the YouTube poller and the workflow's bus
+// consumers until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make(chan error, s.cfg.IngestWorkers+1)
+	errs := make(chan error, max(s.cfg.IngestWorkers, 1)+8) // at least one per goroutine below, so none blocks
 	run := func(f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -147,6 +186,11 @@ func (s *Service) Run(ctx context.Context) error {
 		run(s.NewWorker().Run)
 	}
 	run(s.poller.Run)
+	run(func(ctx context.Context) error { return s.Reports.Run(ctx, s.in.Bus) })
+	run(func(ctx context.Context) error { return s.Routing.Run(ctx, s.in.Bus) })
+	run(func(ctx context.Context) error { return s.Priority.Run(ctx, s.in.Bus) })
+	run(s.Workflow.RunOutbox)
+	run(s.Workflow.RunSnooze)
 	wg.Wait()
 	close(errs)
 	return <-errs

@@ -15,8 +15,9 @@ import (
 const lastSeenResolution = time.Hour
 
 // SeeIdentities records authors: the first sighting creates the identity
-// (remembering token, so exactly one writer learns it is new), later ones
-// refresh the handle and name when they changed and last_seen_at hourly.
+// (remembering token, so exactly one writer learns it is new, and the message
+// it was first seen in), later ones refresh the handle and name when they
+// changed and last_seen_at hourly.
 //
 // Round trips: one read, one insert for new identities, and updates (in
 // commands of at most MaxUpdatesPerCommand) only for changed ones.
@@ -32,7 +33,8 @@ func (s *Store) SeeIdentities(ctx context.Context, token string, sightings []con
 		m := merged[id]
 		if m == nil {
 			m = &dbIdentityRecord{ID: id, WorkspaceID: si.WorkspaceID, Platform: si.Platform, UserID: si.UserID,
-				ChannelID: si.ChannelID, ConversationID: si.ConversationID, FirstSeenAt: si.At, LastSeenAt: si.At, FirstToken: token}
+				ChannelID: si.ChannelID, ConversationID: si.ConversationID, FirstMessageID: si.MessageID,
+				FirstSeenAt: si.At, LastSeenAt: si.At, FirstToken: token}
 			merged[id] = m
 			ids = append(ids, id)
 		}
@@ -69,7 +71,7 @@ func (s *Store) SeeIdentities(ctx context.Context, token string, sightings []con
 			continue
 		}
 		// Created concurrently: treat as existing, with nothing known about it.
-		existing[f.ID] = dbIdentityRecord{ID: f.ID, WorkspaceID: f.WorkspaceID, Platform: f.Platform, UserID: f.UserID, Announced: true}
+		existing[f.ID] = dbIdentityRecord{ID: f.ID, WorkspaceID: f.WorkspaceID, Platform: f.Platform, UserID: f.UserID}
 	}
 	for _, id := range ids {
 		cur, ok := existing[id]
@@ -119,15 +121,4 @@ func (s *Store) loadIdentities(ctx context.Context, ids []string) (map[string]db
 		out[d.ID] = d
 	}
 	return out, nil
-}
-
-// MarkAnnounced records that the first sighting of identities has been published.
-func (s *Store) MarkAnnounced(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if _, err := s.identities.UpdateMany(ctx, idFilter(ids), bson.D{{Key: "$set", Value: bson.D{{Key: "announced", Value: true}}}}); err != nil {
-		return fmt.Errorf("mark announced: %w", err)
-	}
-	return nil
 }

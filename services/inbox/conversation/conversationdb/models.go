@@ -105,28 +105,29 @@ type dbCounted struct {
 }
 
 type dbConversation struct {
-	ID             string               `bson:"_id"`
-	WorkspaceID    string               `bson:"workspace_id"`
-	ChannelID      string               `bson:"channel_id"`
-	Platform       string               `bson:"platform"`
-	Kind           string               `bson:"kind"`
-	ThreadKey      string               `bson:"thread_key"`
-	Post           *dbPost              `bson:"post,omitempty"`
-	Customer       dbIdentity           `bson:"customer"`
-	Status         string               `bson:"status"`
-	LastMessageAt  time.Time            `bson:"last_message_at,omitempty"`
-	LastIncomingAt time.Time            `bson:"last_incoming_at,omitempty"`
-	LastOutgoingAt time.Time            `bson:"last_outgoing_at,omitempty"`
-	WaitingSince   time.Time            `bson:"waiting_since,omitempty"`
-	MessageCount   int64                `bson:"message_count"`
-	IncomingCount  int64                `bson:"incoming_count"`
-	OutgoingCount  int64                `bson:"outgoing_count"`
-	AssigneeID     string               `bson:"assignee_id,omitempty"`
-	Labels         []string             `bson:"labels,omitempty"`
-	Priority       string               `bson:"priority,omitempty"`
-	Inflight       map[string]dbCounted `bson:"inflight,omitempty"`
-	CreatedAt      time.Time            `bson:"created_at"`
-	UpdatedAt      time.Time            `bson:"updated_at"`
+	ID              string               `bson:"_id"`
+	WorkspaceID     string               `bson:"workspace_id"`
+	ChannelID       string               `bson:"channel_id"`
+	Platform        string               `bson:"platform"`
+	Kind            string               `bson:"kind"`
+	ThreadKey       string               `bson:"thread_key"`
+	Post            *dbPost              `bson:"post,omitempty"`
+	Customer        dbIdentity           `bson:"customer"`
+	Status          string               `bson:"status"`
+	LastMessageAt   time.Time            `bson:"last_message_at,omitempty"`
+	LastIncomingAt  time.Time            `bson:"last_incoming_at,omitempty"`
+	LastOutgoingAt  time.Time            `bson:"last_outgoing_at,omitempty"`
+	WaitingSince    time.Time            `bson:"waiting_since,omitempty"`
+	MessageCount    int64                `bson:"message_count"`
+	IncomingCount   int64                `bson:"incoming_count"`
+	OutgoingCount   int64                `bson:"outgoing_count"`
+	AssigneeID      string               `bson:"assignee_id,omitempty"`
+	Labels          []string             `bson:"labels,omitempty"`
+	Priority        string               `bson:"priority,omitempty"`
+	PriorityReasons []string             `bson:"priority_reasons,omitempty"`
+	Inflight        map[string]dbCounted `bson:"inflight,omitempty"`
+	CreatedAt       time.Time            `bson:"created_at"`
+	UpdatedAt       time.Time            `bson:"updated_at"`
 }
 
 type dbIdentityRecord struct {
@@ -138,10 +139,10 @@ type dbIdentityRecord struct {
 	Name           string    `bson:"name,omitempty"`
 	ChannelID      string    `bson:"channel_id"`
 	ConversationID string    `bson:"conversation_id"`
+	FirstMessageID string    `bson:"first_message_id"`
 	FirstSeenAt    time.Time `bson:"first_seen_at"`
 	LastSeenAt     time.Time `bson:"last_seen_at"`
 	FirstToken     string    `bson:"first_token"`
-	Announced      bool      `bson:"announced"`
 }
 
 func toDBIdentity(i conversation.Identity) dbIdentity {
@@ -203,7 +204,8 @@ func toBusConversation(d dbConversation) conversation.CountState {
 		LastMessageAt: d.LastMessageAt.UTC(), LastIncomingAt: d.LastIncomingAt.UTC(), LastOutgoingAt: d.LastOutgoingAt.UTC(),
 		WaitingSince: d.WaitingSince.UTC(), MessageCount: d.MessageCount, IncomingCount: d.IncomingCount,
 		OutgoingCount: d.OutgoingCount, AssigneeID: d.AssigneeID, Labels: d.Labels, Priority: d.Priority,
-		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		PriorityReasons: d.PriorityReasons,
+		CreatedAt:       d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
 	}
 	if d.Post != nil {
 		c.Post = &conversation.Post{ID: d.Post.ID, Text: d.Post.Text, Permalink: d.Post.Permalink, Type: d.Post.Type}
@@ -220,10 +222,9 @@ func toBusIdentityRecord(d dbIdentityRecord, token string) conversation.Identity
 		IdentityRecord: conversation.IdentityRecord{
 			ID: d.ID, WorkspaceID: d.WorkspaceID,
 			Identity:  conversation.Identity{Platform: d.Platform, UserID: d.UserID, Handle: d.Handle, Name: d.Name},
-			ChannelID: d.ChannelID, ConversationID: d.ConversationID,
+			ChannelID: d.ChannelID, ConversationID: d.ConversationID, FirstMessageID: d.FirstMessageID,
 			FirstSeenAt: d.FirstSeenAt.UTC(), LastSeenAt: d.LastSeenAt.UTC(),
 		},
-		New:       d.FirstToken == token,
-		Announced: d.Announced,
+		New: d.FirstToken == token,
 	}
 }

@@ -11,6 +11,14 @@
 // writer made. Updates never fail on purpose: FerretDB stops a bulk write at
 // its first error whatever "ordered" says, so errors cannot carry meaning.
 // Applying an already-seen event is skipped without a write.
+//
+// FerretDB 1.x applies an update as an unguarded read-modify-write of the
+// whole document, so guards are not atomic there and concurrent writers lose
+// updates; it also scans the collection for any filter but {_id}. On it, run
+// one writer at a time and set Options.SingleWriter: the store then applies
+// changes in memory to what it read and writes one {_id} update per document.
+// The in-memory rules (merge.go) and the update operators must agree; the
+// tests apply the same events both ways.
 package conversationdb
 
 import (
@@ -156,10 +164,6 @@ func notGT(v any) bson.D  { return bson.D{{Key: "$not", Value: bson.D{{Key: "$gt
 
 func update(filter, upd bson.D) mongo.WriteModel {
 	return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(upd)
-}
-
-func upsert(filter, upd bson.D) mongo.WriteModel {
-	return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(upd).SetUpsert(true)
 }
 
 // errUnrecorded means a change was written without error but its mark is missing on read-back.

@@ -351,25 +351,23 @@ func TestConcurrentWritersConverge(t *testing.T) {
 func TestIdentitiesAreNewOnce(t *testing.T) {
 	forModes(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		si := conversation.Sighting{Identity: conversation.Identity{Platform: "x", UserID: "42", Handle: "bob"}, WorkspaceID: "w1", ChannelID: "c", ConversationID: "v", At: at(0)}
+		si := conversation.Sighting{Identity: conversation.Identity{Platform: "x", UserID: "42", Handle: "bob"}, WorkspaceID: "w1", ChannelID: "c", ConversationID: "v", MessageID: "m1", At: at(0)}
 		a, err := s.SeeIdentities(ctx, "A", []conversation.Sighting{si, si})
-		if err != nil || len(a) != 1 || !a[0].New || a[0].Announced {
+		if err != nil || len(a) != 1 || !a[0].New || a[0].FirstMessageID != "m1" {
 			t.Fatalf("first sighting %+v %v", a, err)
 		}
-		si.Name, si.At = "Bob", at(60)
+		si.Name, si.At, si.MessageID = "Bob", at(60), "m2"
 		b, err := s.SeeIdentities(ctx, "B", []conversation.Sighting{si})
 		if err != nil || len(b) != 1 || b[0].New {
 			t.Fatalf("second sighting %+v %v", b, err)
 		}
-		if b[0].Name != "Bob" || b[0].Handle != "bob" || !b[0].FirstSeenAt.Equal(at(0)) || !b[0].LastSeenAt.Equal(at(60)) || b[0].ID != "w1:x:42" {
+		if b[0].Name != "Bob" || b[0].Handle != "bob" || !b[0].FirstSeenAt.Equal(at(0)) || !b[0].LastSeenAt.Equal(at(60)) ||
+			b[0].ID != "w1:x:42" || b[0].FirstMessageID != "m1" {
 			t.Fatalf("record %+v", b[0])
 		}
-		if err := s.MarkAnnounced(ctx, []string{b[0].ID}); err != nil {
-			t.Fatal(err)
-		}
-		c, _ := s.SeeIdentities(ctx, "C", []conversation.Sighting{si})
-		if !c[0].Announced {
-			t.Fatal("announced flag not kept")
+		stored, err := s.Identity(ctx, "w1:x:42")
+		if err != nil || stored.Name != "Bob" || !stored.LastSeenAt.Equal(at(60)) {
+			t.Fatalf("stored %+v %v", stored, err)
 		}
 	})
 }

@@ -12,12 +12,12 @@ export async function listConversations(api, f, cursor, limit = 30) {
   const q = {
     status: f.status === 'all' ? '' : f.status,
     assignee: f.assignee === 'all' ? '' : f.assignee,
-    channel_id: f.channel,
+    channel: f.channel,
     kind: f.kind,
     label: f.label,
     priority: f.priority,
     q: f.q,
-    sort: f.sort,
+    sort: f.sort || 'recent',
     limit,
     cursor,
   };
@@ -34,9 +34,10 @@ export async function getConversation(api, id) {
   return conversation(await api.get(`${C}/${encodeURIComponent(id)}`));
 }
 
+// listMessages returns the thread: {post, messages} (comments nested in replies).
 export async function listMessages(api, id) {
-  const body = await api.get(`${C}/${encodeURIComponent(id)}/messages`, { limit: 200 });
-  return items(body, 'messages').map(message);
+  const body = await api.get(`${C}/${encodeURIComponent(id)}/messages`);
+  return { post: (body && body.post) || null, messages: items(body, 'messages').map(message) };
 }
 
 // sendMessage posts a reply (mode "reply"), a private reply to a comment
@@ -44,66 +45,51 @@ export async function listMessages(api, id) {
 export async function sendMessage(api, id, { text, mode, replyTo }) {
   const body = { text };
   if (mode === 'note') body.private = true;
-  if (mode === 'dm') body.private_reply = true;
-  if (replyTo) body.reply_to = replyTo;
+  if (mode === 'dm') body.mode = 'private_reply';
+  if (replyTo && mode !== 'note') body.reply_to = replyTo;
   const res = await api.post(`${C}/${encodeURIComponent(id)}/messages`, body);
   return message(res && res.message ? res.message : res);
 }
 
 export async function assign(api, id, assigneeId) {
-  return conversation(await api.post(`${C}/${encodeURIComponent(id)}/assign`, { assignee_id: assigneeId || '' }));
+  return conversation(await api.put(`${C}/${encodeURIComponent(id)}/assignee`, { user_id: assigneeId || null }));
 }
 
 // setStatus changes the status; until is an ISO time for snoozed.
 export async function setStatus(api, id, status, until) {
   const body = { status };
   if (until) body.snoozed_until = until;
-  return conversation(await api.post(`${C}/${encodeURIComponent(id)}/status`, body));
+  return conversation(await api.put(`${C}/${encodeURIComponent(id)}/status`, body));
 }
 
-export async function setLabels(api, id, labels) {
-  return conversation(await api.put(`${C}/${encodeURIComponent(id)}/labels`, { labels }));
+// changeLabels adds and removes labels; added labels must exist in the workspace.
+export async function changeLabels(api, id, add, remove) {
+  return conversation(await api.put(`${C}/${encodeURIComponent(id)}/labels`, { add: add || [], remove: remove || [] }));
 }
 
-export async function setPriority(api, id, priority) {
-  return conversation(await api.patch(`${C}/${encodeURIComponent(id)}`, { priority }));
+// createLabel adds a workspace label (managers).
+export async function createLabel(api, name) {
+  return api.post('/api/v1/labels', { name });
 }
 
-// bulk applies one action to several conversations: {assignee_id} | {status}
-// | {add_label}. Without a bulk endpoint it applies them one by one.
+// bulk applies one action to several conversations: {action: "assign",
+// user_id} | {action: "resolve"} | {action: "label", labels}. It answers the
+// ids that failed.
 export async function bulk(api, ids, action) {
-  try {
-    return await api.post(`${C}/bulk`, { ids, ...action });
-  } catch (err) {
-    if (err.status !== 404 && err.status !== 405) throw err;
-  }
-  for (const id of ids) {
-    if ('assignee_id' in action) await assign(api, id, action.assignee_id);
-    else if (action.status) await setStatus(api, id, action.status);
-    else if (action.add_label) {
-      const c = await getConversation(api, id);
-      if (!c.labels.includes(action.add_label)) await setLabels(api, id, [...c.labels, action.add_label]);
-    }
-  }
-  return null;
+  const res = await api.post(`${C}/bulk`, { ids, ...action });
+  return items(res, 'results').filter((r) => r.result !== 'ok');
 }
 
 export async function cannedResponses(api) {
   return items(await api.optional('/api/v1/canned-responses'), 'canned_responses').map((c) => ({
-    id: c.id, name: c.name || c.shortcut || c.title || 'Untitled', shortcut: c.shortcut || '', text: c.text || c.body || c.content || '',
+    id: c.id, name: c.title || c.name || c.shortcut || 'Untitled', shortcut: c.shortcut || '', text: c.text || '',
   }));
 }
 
-// renderCanned fills a canned response's placeholders for a conversation,
-// falling back to the raw text when the service has no render endpoint.
+// renderCanned fills a canned response's placeholders for a conversation.
 export async function renderCanned(api, canned, conversationId) {
-  try {
-    const res = await api.post(`/api/v1/canned-responses/${encodeURIComponent(canned.id)}/render`, { conversation_id: conversationId });
-    if (res && typeof res.text === 'string') return res.text;
-  } catch (err) {
-    if (err.status !== 404 && err.status !== 405) throw err;
-  }
-  return canned.text;
+  const res = await api.post(`/api/v1/canned-responses/${encodeURIComponent(canned.id)}/render`, { conversation_id: conversationId });
+  return res && typeof res.text === 'string' ? res.text : canned.text;
 }
 
 export async function labels(api) {
@@ -111,88 +97,72 @@ export async function labels(api) {
 }
 
 export async function channels(api) {
-  return items(await api.optional('/api/v1/channels'), 'channels').map((c) => ({ id: c.id, name: c.name || c.id, platform: c.platform }));
+  return items(await api.optional('/api/v1/channels'), 'channels').map((c) => ({ id: c.id, name: c.name || c.id, platform: c.type || c.platform }));
 }
 
-// responseReport reads GET /reports/responses for [from, to) grouped by agent, channel or day.
+// responseReport reads GET /reports/responses for [from, to) grouped by
+// agent, channel or day, joining the first response and resolution rows of
+// each group. Durations are seconds; a rate is null without a target.
 export async function responseReport(api, from, to, groupBy) {
   const body = await api.optional('/api/v1/reports/responses', { from, to, group_by: groupBy });
   if (!body) return null;
-  return items(body, 'groups', 'rows').map(reportRow);
-}
-
-function secondsOf(v) {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number') return v;
-  if (typeof v === 'object') {
-    if (typeof v.seconds === 'number') return v.seconds;
-    if (typeof v.ms === 'number') return v.ms / 1000;
-  }
-  return null;
-}
-
-function reportRow(r) {
-  const pick = (...names) => {
-    for (const n of names) {
-      const v = n.split('.').reduce((o, k) => (o == null ? undefined : o[k]), r);
-      if (v !== undefined && v !== null) return v;
+  const kinds = body.kinds || {};
+  const rows = new Map();
+  const row = (key) => {
+    if (!rows.has(key)) {
+      rows.set(key, { key, count: 0, firstMedian: null, firstP90: null, resolutionMedian: null, resolutionP90: null, responseRate: null });
     }
-    return null;
+    return rows.get(key);
   };
-  return {
-    key: pick('key', 'group', 'agent_id', 'channel_id', 'day') || '',
-    count: pick('count', 'first_response.count') || 0,
-    firstMedian: secondsOf(pick('first_response_median_seconds', 'first_response.median_seconds', 'first_response.median')),
-    firstP90: secondsOf(pick('first_response_p90_seconds', 'first_response.p90_seconds', 'first_response.p90')),
-    resolutionMedian: secondsOf(pick('resolution_median_seconds', 'resolution.median_seconds', 'resolution.median')),
-    resolutionP90: secondsOf(pick('resolution_p90_seconds', 'resolution.p90_seconds', 'resolution.p90')),
-    responseRate: pick('response_rate', 'first_response.rate', 'rate'),
-  };
+  for (const r of kinds.first_response || []) {
+    Object.assign(row(r.group), { count: r.count, firstMedian: r.median_seconds, firstP90: r.p90_seconds, responseRate: r.response_rate ?? null });
+  }
+  for (const r of kinds.resolution || []) {
+    Object.assign(row(r.group), { resolutionMedian: r.median_seconds, resolutionP90: r.p90_seconds });
+  }
+  return [...rows.values()];
 }
 
-// conversation normalizes a conversation.
+// conversation normalizes an AgentConversation of the inbox API. unread_count
+// and last_message_text are read when present: the API does not send them
+// yet, so the list shows no unread badge and no preview until it does.
 export function conversation(c) {
   if (!c) return null;
-  const cust = c.customer || c.contact || {};
+  const cust = c.customer || {};
   return {
-    raw: c,
     id: c.id,
     channelId: c.channel_id || '',
     platform: c.platform || '',
     kind: c.kind || 'dm',
     post: c.post || null,
-    customer: {
-      name: cust.name || '', handle: cust.handle || '', userId: cust.user_id || cust.id || '', platform: cust.platform || c.platform || '',
-    },
+    customer: { name: cust.name || '', handle: cust.handle || '', userId: cust.user_id || '', platform: cust.platform || c.platform || '' },
     contactId: c.contact_id || '',
     status: c.status || 'open',
     snoozedUntil: c.snoozed_until || '',
-    assigneeId: c.assignee_id || '',
+    assigneeId: c.assignee_id || (c.assignee && c.assignee.user_id) || '',
     labels: c.labels || [],
     priority: c.priority || '',
-    unread: c.unread_count ?? c.unread ?? 0,
+    unread: c.unread_count || 0,
     waitingSince: c.waiting_since || '',
-    lastMessageAt: c.last_message_at || c.last_activity_at || c.updated_at || '',
-    preview: c.last_message_text || c.preview || (c.last_message && c.last_message.text) || '',
-    messageCount: c.message_count || 0,
+    lastMessageAt: c.last_message_at || c.updated_at || '',
+    preview: c.last_message_text || '',
   };
 }
 
-// message normalizes a message; replies (comment trees) are normalized too.
+// message normalizes an AgentMessage; replies (comment trees) are normalized too.
+// Notes carry no direction: they are the team's, shown on its side.
 export function message(m) {
   if (!m) return null;
   const author = m.author || {};
   const delivery = m.delivery || null;
   return {
-    raw: m,
     id: m.id,
     direction: m.direction || (m.private ? 'out' : 'in'),
-    private: Boolean(m.private || m.kind === 'note' || m.visibility === 'private'),
-    authorName: author.name || author.handle || m.author_name || '',
-    authorHandle: author.handle || '',
-    agentId: m.sent_by || m.agent_id || m.user_id || '',
+    private: Boolean(m.private),
+    authorName: author.name || author.handle || '',
+    agentId: m.agent_id || '',
     text: m.text || '',
-    at: m.platform_time || m.created_at || m.received_at || '',
+    at: m.platform_time || m.created_at || '',
     parentId: m.parent_id || '',
     delivery: delivery ? { state: delivery.state, error: delivery.error_message || delivery.error_code || '' } : null,
     tombstone: m.tombstone ? m.tombstone.state : '',

@@ -37,12 +37,14 @@ export function install() {
   document.addEventListener('keydown', (ev) => {
     if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return;
     if (typing(ev.target)) return;
-    if (document.querySelector('dialog[open]') && ev.key !== 'Escape') return;
+    // An open dialog owns the keyboard, Escape included (it closes the dialog).
+    if (document.querySelector('dialog[open]')) return;
     const list = bindings.get(ev.key);
     if (!list || list.length === 0) return;
     ev.preventDefault();
     list[list.length - 1].fn(ev);
   });
+
   bind('?', 'Show keyboard shortcuts', showHelp);
 }
 

@@ -179,12 +179,12 @@ function watchForMe(notifications, me, users) {
     const convId = ev.conversation_id || d.conversation_id || (d.conversation && d.conversation.id) || '';
     const href = convId ? `/inbox/${encodeURIComponent(convId)}` : '/inbox';
     if (ev.type === 'mention' && (ev.user_id === me.id || d.user_id === me.id || d.mentioned_user_id === me.id)) {
-      const by = d.author_id || d.by || d.author_user_id;
-      notifications.add({ text: `${by ? name(by) : 'Someone'} mentioned you in a note`, href, at: ev.time });
+      const by = d.by_name || (d.by ? name(d.by) : 'Someone');
+      notifications.add({ text: `${by} mentioned you in a note`, href, at: ev.time });
     }
     if (ev.type === 'conversation.assigned') {
       const to = ev.user_id || d.assignee_id || (d.conversation && d.conversation.assignee_id);
-      const by = d.assigned_by || d.by || d.actor_id;
+      const by = d.by;
       if (to === me.id && by !== me.id) {
         notifications.add({ text: `${by ? name(by) : 'Auto-assignment'} assigned you a conversation`, href, at: ev.time });
       }

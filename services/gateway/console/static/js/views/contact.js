@@ -15,10 +15,10 @@ function section(title, ...body) {
 }
 
 function table(caption, head, rows, cls) {
-  return h('table', { class: ['table', cls] },
+  return h('div', { class: 'table-wrap' }, h('table', { class: ['table', cls] },
     caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
     h('thead', null, h('tr', null, head.map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', null, rows));
+    h('tbody', null, rows)));
 }
 
 function valueSection(ct, weights) {

@@ -81,8 +81,6 @@ export function mountConversation(el, id, ctx, hooks) {
   const assignSel = h('select', { id: uid('assign'), 'aria-keyshortcuts': 'a' });
   const statusSel = h('select', { id: uid('status') },
     [['open', 'Open'], ['pending', 'Pending'], ['snoozed', 'Snoozed'], ['resolved', 'Resolved']].map(([v, t]) => h('option', { value: v }, t)));
-  const prioSel = h('select', { id: uid('priority') },
-    [['normal', 'Normal'], ['high', 'High'], ['urgent', 'Urgent']].map(([v, t]) => h('option', { value: v }, t)));
   const resolveBtn = h('button', { type: 'button', class: 'btn', 'aria-keyshortcuts': 'e', onClick: () => resolve() }, 'Resolve');
   const snoozeBtn = h('button', { type: 'button', class: 'btn', 'aria-expanded': 'false', 'aria-controls': '', onClick: () => toggleSnooze() }, 'Snooze…');
   const snoozeBox = h('div', { class: 'popover snooze', hidden: true, role: 'group', 'aria-label': 'Snooze until' });
@@ -99,7 +97,6 @@ export function mountConversation(el, id, ctx, hooks) {
     h('div', { class: 'thread-actions' },
       control('Assignee', assignSel),
       control('Status', statusSel),
-      control('Priority', prioSel),
       resolveBtn,
       h('div', { class: 'snooze-wrap' }, snoozeBtn, snoozeBox),
       h('button', { type: 'button', class: 'btn card-toggle', 'aria-controls': 'customer-card', onClick: () => hooks.toggleCard() }, 'Customer')),
@@ -110,7 +107,7 @@ export function mountConversation(el, id, ctx, hooks) {
         onSubmit: (ev) => {
           ev.preventDefault();
           const v = labelInput.value.trim();
-          if (v && !c.labels.includes(v)) updateLabels([...c.labels, v]);
+          if (v && !c.labels.includes(v)) addLabel(v);
           labelInput.value = '';
         },
       }, h('label', { for: labelInput.id, class: 'visually-hidden' }, 'Add a label'), labelInput, labelOptions,
@@ -150,16 +147,16 @@ export function mountConversation(el, id, ctx, hooks) {
     replace(subtitle,
       h('span', { class: ['pill', 'platform', c.platform] }, platformName(c.platform)), ' ',
       c.kind === 'comment' ? 'Public comments' : 'Direct messages',
+      c.priority && c.priority !== 'normal' ? [' ', h('span', { class: ['pill', 'priority', c.priority] }, `${c.priority} priority`)] : '',
       c.customer.handle ? ` · @${c.customer.handle}` : '',
       c.snoozedUntil && c.status === 'snoozed' ? ` · snoozed until ${fullTime(c.snoozedUntil)}` : '');
     replace(assignSel, h('option', { value: '' }, 'Unassigned'),
       ctx.users.filter((u) => !u.disabled && u.role !== 'integration').map((u) => h('option', { value: u.id }, u.id === me.id ? `${u.name || u.email} (me)` : u.name || u.email)));
     assignSel.value = c.assigneeId;
     statusSel.value = c.status;
-    prioSel.value = c.priority || 'normal';
     resolveBtn.textContent = c.status === 'resolved' ? 'Reopen' : 'Resolve';
     replace(labelList, c.labels.map((l) => h('li', { class: 'pill label' }, l,
-      h('button', { type: 'button', class: 'chip-x', 'aria-label': `Remove label ${l}`, onClick: () => updateLabels(c.labels.filter((x) => x !== l)) }, '×'))));
+      h('button', { type: 'button', class: 'chip-x', 'aria-label': `Remove label ${l}`, onClick: () => change(() => inboxapi.changeLabels(api, id, [], [l])) }, '×'))));
     if (c.post && (c.post.text || c.post.permalink)) {
       postBox.hidden = false;
       replace(postBox, h('p', { class: 'post-label' }, 'Post'),
@@ -253,10 +250,11 @@ export function mountConversation(el, id, ctx, hooks) {
   // --- data ------------------------------------------------------------
   async function loadAll() {
     try {
-      const [conv, msgs] = await Promise.all([inboxapi.getConversation(api, id), inboxapi.listMessages(api, id)]);
+      const [conv, th] = await Promise.all([inboxapi.getConversation(api, id), inboxapi.listMessages(api, id)]);
       if (destroyed) return;
       c = conv;
-      setMessages(msgs, false);
+      if (!c.post && th.post) c.post = th.post;
+      setMessages(th.messages, false);
       replace(el, view);
       renderHeader();
       renderMessages();
@@ -284,9 +282,9 @@ export function mountConversation(el, id, ctx, hooks) {
 
   const reloadMessages = debounce(async () => {
     try {
-      const msgs = await inboxapi.listMessages(api, id);
+      const th = await inboxapi.listMessages(api, id);
       if (destroyed) return;
-      setMessages(msgs, true);
+      setMessages(th.messages, true);
       renderMessages();
     } catch {
       // Keep what is shown; the next event retries.
@@ -297,6 +295,7 @@ export function mountConversation(el, id, ctx, hooks) {
     try {
       const conv = await inboxapi.getConversation(api, id);
       if (destroyed) return;
+      if (!conv.post && c && c.post) conv.post = c.post;
       c = conv;
       renderHeader();
       hooks.onChanged(c);
@@ -307,9 +306,9 @@ export function mountConversation(el, id, ctx, hooks) {
 
   async function change(fn, okText) {
     try {
-      const updated = await fn();
-      if (updated && updated.id) c = updated;
-      else c = await inboxapi.getConversation(api, id);
+      const updated = (await fn()) || (await inboxapi.getConversation(api, id));
+      if (!updated.post && c && c.post) updated.post = c.post;
+      c = updated;
       if (destroyed) return;
       renderHeader();
       hooks.onChanged(c);
@@ -320,8 +319,19 @@ export function mountConversation(el, id, ctx, hooks) {
     }
   }
 
-  function updateLabels(ls) {
-    change(() => inboxapi.setLabels(api, id, ls));
+  // addLabel adds a label; a manager's new label is created first (agents
+  // pick from the workspace's labels).
+  function addLabel(name) {
+    change(async () => {
+      try {
+        return await inboxapi.changeLabels(api, id, [name], []);
+      } catch (err) {
+        if (err.status !== 400 || !ctx.isManager) throw err;
+        await inboxapi.createLabel(api, name);
+        labelOptions.appendChild(h('option', { value: name }));
+        return inboxapi.changeLabels(api, id, [name], []);
+      }
+    });
   }
 
   function resolve() {
@@ -372,7 +382,6 @@ export function mountConversation(el, id, ctx, hooks) {
     }
     change(() => inboxapi.setStatus(api, id, statusSel.value), `Status: ${statusSel.value}`);
   });
-  prioSel.addEventListener('change', () => change(() => inboxapi.setPriority(api, id, prioSel.value)));
 
   // --- composer --------------------------------------------------------
   function answer(m) {

@@ -67,7 +67,7 @@ export function mount(root, params, ctx) {
   const statusSel = sel('status', 'Status', [['open', 'Open'], ['pending', 'Pending'], ['snoozed', 'Snoozed'], ['resolved', 'Resolved'], ['all', 'Any status']]);
   const kindSel = sel('kind', 'Type', [['', 'DMs and comments'], ['dm', 'DMs'], ['comment', 'Comments']]);
   const prioSel = sel('priority', 'Priority', [['', 'Any priority'], ['urgent', 'Urgent'], ['high', 'High'], ['normal', 'Normal']]);
-  const sortSel = sel('sort', 'Order', [['', 'Latest activity'], ['waiting', 'Longest waiting']]);
+  const sortSel = sel('sort', 'Order', [['', 'Latest activity'], ['waiting', 'Longest waiting first']]);
   const channelSel = sel('channel', 'Channel', [['', 'All channels']]);
   const labelSel = sel('label', 'Label', [['', 'Any label']]);
 
@@ -78,13 +78,13 @@ export function mount(root, params, ctx) {
   const bulkBar = h('div', { class: 'bulk', role: 'region', 'aria-label': 'Bulk actions', hidden: true },
     bulkCount,
     bulkAssign,
-    h('button', { type: 'button', class: 'btn small', onClick: () => bulkApply({ status: 'resolved' }, 'Resolved') }, 'Resolve'),
+    h('button', { type: 'button', class: 'btn small', onClick: () => bulkApply({ action: 'resolve' }, 'Resolved') }, 'Resolve'),
     h('form', {
       class: 'bulk-label',
       onSubmit: (ev) => {
         ev.preventDefault();
         const l = bulkLabel.value.trim();
-        if (l) bulkApply({ add_label: l }, `Label ${l} added`);
+        if (l) bulkApply({ action: 'label', labels: [l] }, `Label ${l} added`);
         bulkLabel.value = '';
       },
     }, bulkLabel, h('button', { type: 'submit', class: 'btn small' }, 'Add label')),
@@ -92,7 +92,7 @@ export function mount(root, params, ctx) {
   bulkAssign.addEventListener('change', () => {
     if (bulkAssign.value === '-') return;
     const to = bulkAssign.value;
-    bulkApply({ assignee_id: to }, to ? `Assigned to ${ctx.userName(to)}` : 'Unassigned');
+    bulkApply({ action: 'assign', user_id: to }, to ? `Assigned to ${ctx.userName(to)}` : 'Unassigned');
     bulkAssign.value = '-';
   });
 
@@ -108,8 +108,10 @@ export function mount(root, params, ctx) {
   async function bulkApply(action, okText) {
     const ids = [...picked];
     try {
-      await inboxapi.bulk(api, ids, action);
-      ctx.toast(`${okText}: ${ids.length} conversation${ids.length === 1 ? '' : 's'}`, 'success');
+      const failed = await inboxapi.bulk(api, ids, action);
+      const done = ids.length - failed.length;
+      ctx.toast(`${okText}: ${done} conversation${done === 1 ? '' : 's'}`, 'success');
+      if (failed.length) ctx.toast(`${failed.length} could not be changed: ${failed[0].error || failed[0].result}`, 'error');
       picked.clear();
       refresh();
     } catch (err) {

@@ -78,6 +78,9 @@ export function mount(root, params, ctx) {
     const labels = rows.map((r) => keyLabel(r.key));
     const series = (a, b) => [{ name: 'Median', format: duration }, { name: '90th percentile', format: duration }].map((s, i) => ({ ...s, pick: i ? b : a }));
     const chart = (title, a, b) => {
+      if (rows.every((r) => r[a] === null || r[a] === undefined)) {
+        return h('p', { class: 'muted' }, a.startsWith('resolution') ? 'No conversation was resolved in this period.' : 'No conversation was answered in this period.');
+      }
       if (groupBy === 'day') {
         return line({ title, labels, series: series(a, b).map((s) => ({ name: s.name, format: s.format, values: rows.map((r) => r[s.pick] ?? 0) })) });
       }
