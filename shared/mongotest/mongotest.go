@@ -1,6 +1,11 @@
 // Package mongotest gives each test its own database on a real MongoDB-wire
 // server: an embedded FerretDB (SQLite backend) started once per test binary,
 // or the server named by MONGO_TEST_URI. Databases are dropped in t.Cleanup.
+//
+// FerretDB 1.24 is not MongoDB in ways tests can hide: concurrent updates of one
+// document are read-modify-write without locking (lost $inc), an update command
+// with ~100 matching updates hangs, an update batch stops at its first error,
+// and a repeated multi-index createIndexes panics (use mongox.EnsureIndexes).
 package mongotest
 
 import (
