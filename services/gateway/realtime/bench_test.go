@@ -42,9 +42,7 @@ func TestMain(m *testing.M) {
 		os.Exit(runBenchClients())
 	}
 	code := m.Run()
-	for _, env := range fanoutEnvs {
-		env.close()
-	}
+	closeFanoutEnvs()
 	os.Exit(code)
 }
 
@@ -143,78 +141,143 @@ func (p *clientProcess) stop() {
 type fanoutEnv struct {
 	srv     *benchServer
 	clients *clientProcess
-	seq     int
 }
 
 var fanoutEnvs = map[int]*fanoutEnv{}
+
+func closeFanoutEnvs() {
+	for n, env := range fanoutEnvs {
+		env.close()
+		delete(fanoutEnvs, n)
+	}
+}
 
 func (e *fanoutEnv) close() {
 	e.clients.stop()
 	e.srv.close()
 }
 
-// BenchmarkFanout publishes one event with 256 bytes of data to N websocket
-// subscribers of one workspace over loopback, waiting for every delivery
-// before the next event (closed loop). Latency is publish to client read.
+// fanoutRound is how many events one benchmark op publishes, so that
+// -benchtime=1x (make bench) still measures a run rather than one event.
+var fanoutRound = map[int]int{1000: 100, 10000: 10}
+
+// BenchmarkFanout publishes events with 256 bytes of data, each to N websocket
+// subscribers of one workspace over loopback. inflight is how many events may
+// be published and not yet delivered to every subscriber: 1 is a closed loop
+// (one event at a time, nothing for the server to coalesce); more lets a
+// connection's queue hold several events, which its writer sends in one
+// socket write, as under a sustained stream. Latency is publish to client
+// read, so with inflight > 1 it includes the wait behind earlier events.
 func BenchmarkFanout(b *testing.B) {
 	if _, err := raiseFileLimit(); err != nil {
 		b.Fatal(err)
 	}
 	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
-			env := fanoutEnvs[n]
-			if env == nil {
-				srv := startBenchServer(b, writerIdleExit)
-				env = &fanoutEnv{srv: srv, clients: startClients(b, srv.url, n, "fanout")}
-				fanoutEnvs[n] = env
-			}
-			pad := strings.Repeat("x", 256-len(`{"t":1234567890123456789,"pad":""}`))
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			for range b.N {
-				env.seq++
-				e, err := event.New("wsA", event.StreamInbox, event.MessageCreated, map[string]any{"t": time.Now().UnixNano(), "pad": pad})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(e.Data) != 256 {
-					b.Fatalf("event data is %d bytes, want 256", len(e.Data))
-				}
-				if _, err := env.srv.bus.Publish(context.Background(), e); err != nil {
-					b.Fatal(err)
-				}
-				if line := env.clients.line(); line != "done" {
-					b.Fatalf("client process: %q", line)
-				}
-			}
-			elapsed := time.Since(start)
-			b.StopTimer()
-			fmt.Fprintln(env.clients.in, "report")
-			var count, p50, p99 int64
-			if _, err := fmt.Sscanf(env.clients.line(), "report %d %d %d", &count, &p50, &p99); err != nil {
-				b.Fatal(err)
-			}
-			if count != int64(n*b.N) {
-				b.Fatalf("%d deliveries, want %d", count, n*b.N)
-			}
-			if slow := env.srv.hub.Stats().SlowDisconnects; slow != 0 {
-				b.Fatalf("%d subscribers dropped as slow", slow)
-			}
-			b.ReportMetric(float64(count)/elapsed.Seconds(), "deliveries/s")
-			b.ReportMetric(float64(p50)/1e6, "p50-ms")
-			b.ReportMetric(float64(p99)/1e6, "p99-ms")
-		})
+		for _, inflight := range []int{1, 16} {
+			b.Run(fmt.Sprintf("subscribers=%d/inflight=%d", n, inflight), func(b *testing.B) {
+				benchFanout(b, n, inflight)
+			})
+		}
 	}
 }
 
-// BenchmarkIdleConnectionMemory opens 5,000 authenticated connections
-// subscribed to the inbox and reports the server's heap and stack growth per
-// connection. It measures once per call; run it with -benchtime=1x.
-func BenchmarkIdleConnectionMemory(b *testing.B) {
-	const n = 5000
-	if _, err := raiseFileLimit(); err != nil {
+func benchFanout(b *testing.B, n, inflight int) {
+	env := fanoutEnvs[n]
+	if env == nil {
+		srv := startBenchServer(b, writerIdleExit)
+		env = &fanoutEnv{srv: srv, clients: startClients(b, srv.url, n, "fanout")}
+		fanoutEnvs[n] = env
+	}
+	pad := strings.Repeat("x", 256-len(`{"t":1234567890123456789,"pad":""}`))
+	events := b.N * fanoutRound[n]
+
+	// window holds one token per event in flight; the reader returns one per
+	// "done" (n deliveries, in any order across connections).
+	window := make(chan struct{}, inflight)
+	finished := make(chan error, 1)
+	go func() {
+		for range events {
+			if line := env.clients.line(); line != "done" {
+				finished <- fmt.Errorf("client process: %q", line)
+				return
+			}
+			<-window
+		}
+		finished <- nil
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	stall := time.NewTimer(time.Minute)
+	defer stall.Stop()
+	for range events {
+		stall.Reset(time.Minute)
+		select {
+		case window <- struct{}{}:
+		case <-stall.C:
+			b.Fatalf("no event completed in a minute; hub stats %+v", env.srv.hub.Stats())
+		}
+		e, err := event.New("wsA", event.StreamInbox, event.MessageCreated, map[string]any{"t": time.Now().UnixNano(), "pad": pad})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(e.Data) != 256 {
+			b.Fatalf("event data is %d bytes, want 256", len(e.Data))
+		}
+		if _, err := env.srv.bus.Publish(context.Background(), e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stall.Reset(time.Minute)
+	select {
+	case err := <-finished:
+		if err != nil {
+			b.Fatal(err)
+		}
+	case <-stall.C:
+		b.Fatalf("events still in flight after a minute; hub stats %+v", env.srv.hub.Stats())
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	fmt.Fprintln(env.clients.in, "report")
+	var count, p50, p99 int64
+	if _, err := fmt.Sscanf(env.clients.line(), "report %d %d %d", &count, &p50, &p99); err != nil {
 		b.Fatal(err)
+	}
+	if count != int64(n*events) {
+		b.Fatalf("%d deliveries, want %d", count, n*events)
+	}
+	if slow := env.srv.hub.Stats().SlowDisconnects; slow != 0 {
+		b.Fatalf("%d subscribers dropped as slow", slow)
+	}
+	b.ReportMetric(float64(count)/elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(float64(p50)/1e6, "p50-ms")
+	b.ReportMetric(float64(p99)/1e6, "p99-ms")
+}
+
+// idleConnsEnv overrides how many connections BenchmarkIdleConnectionMemory opens.
+const idleConnsEnv = "REALTIME_BENCH_IDLE_CONNS"
+
+// BenchmarkIdleConnectionMemory opens about 19,000 authenticated connections
+// subscribed to the inbox (fewer if the descriptor limit is lower, or
+// REALTIME_BENCH_IDLE_CONNS) and reports the server's heap and stack growth
+// per connection. It measures once per call; run it with -benchtime=1x.
+func BenchmarkIdleConnectionMemory(b *testing.B) {
+	limit, err := raiseFileLimit()
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fan-out benchmarks' connections would take the descriptors and
+	// the memory this one measures.
+	closeFanoutEnvs()
+	n := 19000
+	if v, err := strconv.Atoi(os.Getenv(idleConnsEnv)); err == nil && v > 0 {
+		n = v
+	}
+	// Each process holds one end of every connection, plus a few descriptors
+	// of its own (listener, pipes, epoll, the warm-up connection).
+	if room := int(min(limit, 1<<30)) - 64; n > room {
+		n = room
 	}
 	// Writers of idle connections exit after writerIdleExit; shorten it so the
 	// figure shows idle connections without a 10 s wait.
@@ -230,17 +293,18 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 	goroutinesBefore := runtime.NumGoroutine()
 	clients := startClients(b, srv.url, n, "idle")
 	defer clients.stop()
-	for srv.hub.Stats().Connections != n+1 {
+	for srv.hub.Stats().Connections != int64(n)+1 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(3 * writerIdle)
 	after := settledMemory()
 	goroutines := runtime.NumGoroutine() - goroutinesBefore
 
-	b.ReportMetric(float64(after.heap-before.heap)/n, "heap-B/conn")
-	b.ReportMetric(float64(after.stack-before.stack)/n, "stack-B/conn")
-	b.ReportMetric(float64(after.heap+after.stack-before.heap-before.stack)/n, "B/conn")
-	b.ReportMetric(float64(goroutines)/n, "goroutines/conn")
+	b.ReportMetric(float64(after.heap-before.heap)/float64(n), "heap-B/conn")
+	b.ReportMetric(float64(after.stack-before.stack)/float64(n), "stack-B/conn")
+	b.ReportMetric(float64(after.heap+after.stack-before.heap-before.stack)/float64(n), "B/conn")
+	b.ReportMetric(float64(goroutines)/float64(n), "goroutines/conn")
+	b.ReportMetric(float64(n), "conns")
 }
 
 type memFigures struct{ heap, stack uint64 }
@@ -271,7 +335,13 @@ func runBenchClients() int {
 	fanout := os.Getenv(benchModeEnv) == "fanout"
 
 	conns := make([]*websocket.Conn, n)
-	dialer := websocket.Dialer{ReadBufferSize: 1024, WriteBufferSize: 256, HandshakeTimeout: 30 * time.Second}
+	// A read buffer that holds a coalesced write keeps the clients, which share
+	// the two cores with the server, to one read per server write.
+	bufSize := 1024
+	if fanout {
+		bufSize = 16 << 10
+	}
+	dialer := websocket.Dialer{ReadBufferSize: bufSize, WriteBufferSize: 256, HandshakeTimeout: 30 * time.Second}
 	header := http.Header{"Authorization": {"Bearer " + benchToken}}
 	var wg sync.WaitGroup
 	var failed atomic.Value
@@ -308,6 +378,10 @@ func runBenchClients() int {
 	}
 	perConn := make([]samples, n)
 	var delivered atomic.Int64
+	// perEvent counts the connections each event in flight reached, by seq;
+	// "done" means one event reached them all, so the publisher's window
+	// bounds every connection's backlog, not just the total.
+	var perEvent [4096]atomic.Int64
 	out := bufio.NewWriter(os.Stdout)
 	var outMu sync.Mutex
 	if fanout {
@@ -328,7 +402,14 @@ func runBenchClients() int {
 						own.lat = append(own.lat, got-sent)
 						own.mu.Unlock()
 					}
-					if delivered.Add(1)%int64(n) == 0 {
+					delivered.Add(1)
+					j := bytes.Index(buf[:m], []byte(`"seq":`))
+					if j < 0 {
+						continue
+					}
+					seq, _ := strconv.ParseInt(string(digits(buf[j+6:m])), 10, 64)
+					if slot := &perEvent[seq%int64(len(perEvent))]; slot.Add(1) == int64(n) {
+						slot.Store(0)
 						outMu.Lock()
 						fmt.Fprintln(out, "done")
 						out.Flush()

@@ -101,6 +101,7 @@ type conn struct {
 	session string // identifies this connection in presence, across instances
 
 	send     chan *batch
+	notify   chan struct{} // capacity 1: there may be something new in send
 	writing  atomic.Bool   // a writer goroutine runs; never more than one at a time
 	done     chan struct{} // closed by kill: the writer closes the socket
 	readDone chan struct{} // closed when the read pump stops reading
@@ -114,6 +115,7 @@ type conn struct {
 	subs       []topic
 	lastPing   time.Time
 	registered bool
+	wakeRound  uint64 // the shard's wake round this connection is listed in
 
 	// Owned by the read pump.
 	viewing     string
@@ -160,10 +162,16 @@ func (c *conn) reply(frame []byte) {
 	}
 }
 
-// wake starts the connection's writer unless one runs; call it after queueing.
+// wake makes sure a writer will look at the queue: it starts one unless one
+// runs, and otherwise leaves it a notification. Call it after queueing.
 func (c *conn) wake() {
 	if c.writing.CompareAndSwap(false, true) {
 		go c.writeLoop()
+		return
+	}
+	select {
+	case c.notify <- struct{}{}:
+	default: // a notification is pending already
 	}
 }
 
@@ -173,40 +181,19 @@ var errKilled = errors.New("realtime: connection closing")
 // frames. It drains whatever is queued into one socket write under one
 // deadline, and exits after writerIdleExit without work; the writing flag
 // makes sure at most one runs. The writer that sees the connection killed
-// closes it and keeps the flag, so no writer ever starts again.
+// closes it and keeps the flag, so no writer ever starts again. It sleeps on
+// notify rather than on the queue so that a shard can queue several events
+// before waking it (see shard.wakeAll): they then go out in one write.
 func (c *conn) writeLoop() {
-	idle := time.NewTimer(c.hub.timing.writerIdle)
-	defer idle.Stop()
+	var idle *time.Timer
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 	var pending [maxCoalesce]*batch
 	for {
-		var first *batch
-		select {
-		case first = <-c.send:
-		case <-c.done:
-			c.finish()
-			return
-		default:
-			idle.Reset(c.hub.timing.writerIdle)
-			select {
-			case first = <-c.send:
-			case <-c.done:
-				c.finish()
-				return
-			case <-idle.C:
-				c.writing.Store(false)
-				// A sender that saw the flag still set did not start a writer:
-				// look again before leaving.
-				if len(c.send) == 0 && !c.killed.Load() {
-					return
-				}
-				if !c.writing.CompareAndSwap(false, true) {
-					return
-				}
-				continue
-			}
-		}
-		pending[0] = first
-		n := 1
+		n := 0
 	drain:
 		for n < len(pending) {
 			select {
@@ -217,13 +204,37 @@ func (c *conn) writeLoop() {
 				break drain
 			}
 		}
-		err := c.write(pending[:n])
-		clear(pending[:n])
-		if err != nil {
-			c.kill(0, "", false)
-			<-c.done // a concurrent kill may still be recording its close code
+		if n > 0 {
+			err := c.write(pending[:n])
+			clear(pending[:n])
+			if err != nil {
+				c.kill(0, "", false)
+				<-c.done // a concurrent kill may still be recording its close code
+				c.finish()
+				return
+			}
+			continue
+		}
+		if idle == nil {
+			idle = time.NewTimer(c.hub.timing.writerIdle)
+		} else {
+			idle.Reset(c.hub.timing.writerIdle)
+		}
+		select {
+		case <-c.notify:
+		case <-c.done:
 			c.finish()
 			return
+		case <-idle.C:
+			c.writing.Store(false)
+			// A sender that saw the flag still set did not start a writer:
+			// look again before leaving.
+			if len(c.send) == 0 && !c.killed.Load() {
+				return
+			}
+			if !c.writing.CompareAndSwap(false, true) {
+				return
+			}
 		}
 	}
 }
@@ -260,7 +271,7 @@ func (c *conn) write(batches []*batch) error {
 	}
 	err := c.writeFrames(batches, deadline)
 	if corked {
-		if ferr := c.raw.uncork(deadline); err == nil {
+		if ferr := c.raw.uncork(); err == nil {
 			err = ferr
 		}
 	}
@@ -476,6 +487,29 @@ type corkConn struct {
 	mu     sync.Mutex
 	corked bool
 	buf    *[]byte
+	writes int // socket writes so far, for tests
+	// dmu guards deadline apart from mu, which a blocked Write holds.
+	dmu      sync.Mutex
+	deadline time.Time // the write deadline last set through SetWriteDeadline
+}
+
+// deadlineSlack is how much earlier than asked a write deadline may fall.
+// Setting a deadline costs a timer update; gorilla sets one for every frame,
+// each writeWait from now, and within this slack the one in force is kept.
+const deadlineSlack = writeWait / 10
+
+// SetWriteDeadline sets t unless the deadline in force is at most
+// deadlineSlack before it. Earlier deadlines (closing) always apply; kill
+// sets its abort deadline on Conn directly, so none of these undoes it
+// within the slack.
+func (c *corkConn) SetWriteDeadline(t time.Time) error {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if !t.IsZero() && !c.deadline.IsZero() && !t.Before(c.deadline) && t.Sub(c.deadline) <= deadlineSlack {
+		return nil
+	}
+	c.deadline = t
+	return c.Conn.SetWriteDeadline(t)
 }
 
 var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
@@ -485,10 +519,12 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.corked {
+		c.writes++
 		return c.Conn.Write(p)
 	}
 	*c.buf = append(*c.buf, p...)
 	if len(*c.buf) >= corkFlushBytes {
+		c.writes++
 		if _, err := c.Conn.Write(*c.buf); err != nil {
 			return 0, err
 		}
@@ -504,8 +540,8 @@ func (c *corkConn) cork() {
 	c.mu.Unlock()
 }
 
-// uncork writes what was gathered under deadline and stops buffering.
-func (c *corkConn) uncork(deadline time.Time) error {
+// uncork writes what was gathered and stops buffering.
+func (c *corkConn) uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.corked = false
@@ -513,9 +549,8 @@ func (c *corkConn) uncork(deadline time.Time) error {
 	c.buf = nil
 	var err error
 	if len(*buf) > 0 {
-		if err = c.Conn.SetWriteDeadline(deadline); err == nil {
-			_, err = c.Conn.Write(*buf)
-		}
+		c.writes++
+		_, err = c.Conn.Write(*buf) // under the deadline write set through gorilla
 	}
 	if cap(*buf) <= 4*corkFlushBytes {
 		*buf = (*buf)[:0]

@@ -79,8 +79,9 @@ func TestQueuedFramesShareOneSocketWrite(t *testing.T) {
 // recordConn captures writes in memory.
 type recordConn struct {
 	net.Conn
-	mu     sync.Mutex
-	writes [][]byte
+	mu        sync.Mutex
+	writes    [][]byte
+	deadlines []time.Time
 }
 
 func (c *recordConn) Write(p []byte) (int, error) {
@@ -90,7 +91,45 @@ func (c *recordConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (c *recordConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *recordConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadlines = append(c.deadlines, t)
+	return nil
+}
+
+func TestCorkConnSkipsDeadlinesWithinSlack(t *testing.T) {
+	rec := &recordConn{}
+	cc := &corkConn{Conn: rec}
+	t0 := time.Now().Add(writeWait)
+	steps := []struct {
+		t       time.Time
+		applied bool
+	}{
+		{t0, true},                                     // first one
+		{t0.Add(deadlineSlack / 2), false},             // later, within the slack: kept
+		{t0.Add(deadlineSlack), false},                 // at the edge of the slack: kept
+		{t0.Add(-time.Second), true},                   // earlier: always applied
+		{t0.Add(-time.Second + deadlineSlack*2), true}, // beyond the slack
+		{time.Time{}, true},                            // clearing
+		{t0, true},                                     // after clearing
+	}
+	want := 0
+	for i, st := range steps {
+		if err := cc.SetWriteDeadline(st.t); err != nil {
+			t.Fatal(err)
+		}
+		if st.applied {
+			want++
+		}
+		if len(rec.deadlines) != want {
+			t.Fatalf("step %d: %d deadlines reached the socket, want %d", i, len(rec.deadlines), want)
+		}
+		if st.applied && !rec.deadlines[want-1].Equal(st.t) {
+			t.Fatalf("step %d: socket deadline %v, want %v", i, rec.deadlines[want-1], st.t)
+		}
+	}
+}
 
 func TestCorkConnGathersAndFlushes(t *testing.T) {
 	rec := &recordConn{}
@@ -108,7 +147,7 @@ func TestCorkConnGathersAndFlushes(t *testing.T) {
 	if len(rec.writes) != 1 {
 		t.Fatalf("%d writes reached the socket while corked, want only the uncorked one", len(rec.writes))
 	}
-	if err := cc.uncork(time.Now()); err != nil {
+	if err := cc.uncork(); err != nil {
 		t.Fatal(err)
 	}
 	if len(rec.writes) != 2 || string(rec.writes[0]) != "a" || string(rec.writes[1]) != "bcd" {
@@ -124,7 +163,7 @@ func TestCorkConnGathersAndFlushes(t *testing.T) {
 	if len(rec.writes) != 3 || len(rec.writes[2]) != corkFlushBytes {
 		t.Fatalf("large corked write not flushed early: %d writes", len(rec.writes))
 	}
-	if err := cc.uncork(time.Now()); err != nil || len(rec.writes) != 3 {
+	if err := cc.uncork(); err != nil || len(rec.writes) != 3 {
 		t.Fatalf("uncork with nothing buffered wrote again (%d writes, %v)", len(rec.writes), err)
 	}
 }
@@ -159,5 +198,54 @@ func TestPingsKeepAnsweringClientsAndDropSilentOnes(t *testing.T) {
 	}
 	if n := pings.Load(); n < 5 {
 		t.Fatalf("live client saw %d pings in %v, want a ping every %v", n, 4*th.hub.timing.pongWait, th.hub.timing.pingPeriod)
+	}
+}
+
+// TestQueuedEventsLeaveInOneWrite holds a shard busy while ten events queue
+// up for it: the subscriber's writer is woken once for all of them and sends
+// them in a single socket write, in order, each in a frame of its own.
+func TestQueuedEventsLeaveInOneWrite(t *testing.T) {
+	bus := newFakeBus()
+	th := startHub(t, bus, bus, nil)
+	c := th.dial(t, "tok-a1")
+	if f := c.subscribe("inbox", -1); f.Type != "subscribed" {
+		t.Fatalf("subscribe answered %+v", f)
+	}
+	s := th.hub.shardFor("wsA")
+	var raw *corkConn
+	s.call(func(s *shard) {
+		for conn := range s.conns {
+			raw = conn.raw
+		}
+	})
+	writes := func() int {
+		raw.mu.Lock()
+		defer raw.mu.Unlock()
+		return raw.writes
+	}
+	before := writes()
+
+	busy, release := make(chan struct{}), make(chan struct{})
+	go s.call(func(*shard) { close(busy); <-release })
+	<-busy
+	const events = 10
+	for n := range events {
+		e, err := event.New("wsA", event.StreamInbox, event.MessageCreated, map[string]any{"n": n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bus.Publish(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	for n := range events {
+		f := c.next()
+		if f.Type != event.MessageCreated || f.Seq != int64(n+1) || f.n(t) != n {
+			t.Fatalf("frame %d: %+v", n, f)
+		}
+	}
+	if got := writes() - before; got != 1 {
+		t.Fatalf("%d events took %d socket writes, want 1", events, got)
 	}
 }

@@ -59,7 +59,10 @@
 // stream's events are handled in order by construction. A shard encodes each
 // event once per fan-out and hands the shared frame to each subscriber's
 // bounded send queue without ever blocking; a full queue disconnects that
-// subscriber. Each connection has one read pump and one write pump. The write
+// subscriber. It wakes the writers only after handling the events queued for
+// it (up to wakeEvery), so under a stream of events each writer finds several
+// frames and sends them in one socket write: syscalls, not encoding, bound
+// fan-out. Each connection has one read pump and one write pump. The write
 // pump exits after writerIdleExit without work and the next queued frame
 // starts a new one, so an idle connection holds only its read pump.
 //

@@ -60,6 +60,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		p:        p,
 		session:  rand.Text(),
 		send:     make(chan *batch, h.cfg.SendQueue),
+		notify:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		readDone: make(chan struct{}),
 		closed:   make(chan struct{}),

@@ -22,6 +22,12 @@ const (
 	// pingSweepEvery is how often a shard looks for connections due a ping;
 	// connections are pinged every pingPeriod to pingPeriod+pingSweepEvery.
 	pingSweepEvery = 5 * time.Second
+	// wakeEvery is how many events a shard delivers before waking the writers
+	// of their recipients. Events that queued up while the shard was busy
+	// thus reach each writer together and leave in one socket write instead
+	// of one write each. It stays well under the send queue length so a
+	// healthy subscriber is never evicted for the wait.
+	wakeEvery = 16
 	// pruneEvery and idleStateTTL bound the seq and presence state kept for
 	// streams and conversations nobody here subscribes to.
 	pruneEvery   = time.Minute
@@ -77,6 +83,12 @@ type shard struct {
 	present map[wsKey]*conversation // conversations with presence state
 
 	lastPingSweep, lastPrune time.Time
+
+	// toWake lists the connections queued to since the last wakeAll, each once
+	// (conn.wakeRound == round+1); sinceWake counts the events delivered since.
+	toWake    []*conn
+	round     uint64
+	sinceWake int
 }
 
 func newShard(h *Hub) *shard {
@@ -113,12 +125,34 @@ func (s *shard) run(ctx context.Context) {
 			return
 		case e := <-s.events:
 			s.onEvent(ctx, e)
+			// Take what else is queued before waking anyone (see wakeEvery).
+		more:
+			for range wakeEvery - 1 {
+				select {
+				case e := <-s.events:
+					s.onEvent(ctx, e)
+				default:
+					break more
+				}
+			}
 		case fn := <-s.calls:
 			fn(s)
 		case now := <-tick.C:
 			s.sweep(ctx, now)
 		}
+		s.wakeAll()
 	}
+}
+
+// wakeAll wakes the writers of the connections queued to since the last call.
+func (s *shard) wakeAll() {
+	for _, c := range s.toWake {
+		c.wake()
+	}
+	clear(s.toWake)
+	s.toWake = s.toWake[:0]
+	s.round++
+	s.sinceWake = 0
 }
 
 // call runs fn on the shard goroutine and waits for it. It reports false,
@@ -185,6 +219,11 @@ func (s *shard) onEvent(ctx context.Context, e event.Event) {
 // deliver fans e out to the stream's subscribers and, for an inbox event of a
 // conversation, to that conversation's subscribers. Each is encoded once.
 func (s *shard) deliver(st *stream, e event.Event) {
+	// A gap fill delivers many events in one go: wake writers on the way so
+	// no queue fills up waiting.
+	if s.sinceWake++; s.sinceWake > wakeEvery {
+		s.wakeAll()
+	}
 	now := time.Now()
 	st.last, st.known, st.touched = e.Seq, true, now
 	if len(st.subs) > 0 {
@@ -322,11 +361,15 @@ func (s *shard) renumbered(st *stream, e event.Event) {
 	}
 }
 
-// send queues b for c without ever blocking; a full queue evicts c.
+// send queues b for c without ever blocking; a full queue evicts c. The
+// writer is woken by the next wakeAll, before the shard waits for work again.
 func (s *shard) send(c *conn, b *batch) {
 	select {
 	case c.send <- b:
-		c.wake()
+		if c.wakeRound != s.round+1 {
+			c.wakeRound = s.round + 1 // +1: the zero value means "not listed"
+			s.toWake = append(s.toWake, c)
+		}
 	default:
 		s.hub.slow.Add(1)
 		s.remove(c)
