@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/communityinbox/crm/money"
@@ -310,7 +311,21 @@ func (s *Service) BookOrder(ctx context.Context, o Order, referrerID string) (Bo
 	var res BookResult
 	err := s.run(ctx, o.WorkspaceID, func(g *graph) error {
 		o.BookedAt = s.Now()
+		// The buyer's node and the order's parked refunds are read while the
+		// order is inserted: three round trips in the time of one. Both are
+		// stable under the lease (only lease holders write ledger fields and
+		// park refunds), so reading them before the insert is the same as after.
+		var (
+			wg                sync.WaitGroup
+			buyer             []Node
+			pending           []Refund
+			buyerErr, parkErr error
+		)
+		wg.Add(2)
+		go func() { defer wg.Done(); buyer, buyerErr = s.store.Nodes(ctx, o.WorkspaceID, []string{o.ContactID}) }()
+		go func() { defer wg.Done(); pending, parkErr = s.store.PendingRefunds(ctx, o.WorkspaceID, o.Key) }()
 		stored, dup, err := s.store.InsertOrder(ctx, o)
+		wg.Wait()
 		if err != nil {
 			return err
 		}
@@ -320,6 +335,12 @@ func (s *Service) BookOrder(ctx context.Context, o Order, referrerID string) (Bo
 			return nil
 		}
 		g.sideWrites = true
+		if err := errors.Join(buyerErr, parkErr); err != nil {
+			return err
+		}
+		for _, n := range buyer {
+			g.adopt(n)
+		}
 		if referrerID != "" {
 			l := value.Link{Child: o.ContactID, Parent: referrerID, At: o.BookedAt}
 			switch err := g.link(l); {
@@ -340,10 +361,6 @@ func (s *Service) BookOrder(ctx context.Context, o Order, referrerID string) (Bo
 			}
 		}
 		g.addEntry(o.ContactID, o.BaseMinor, true)
-		pending, err := s.store.PendingRefunds(ctx, o.WorkspaceID, o.Key)
-		if err != nil {
-			return err
-		}
 		for _, r := range pending {
 			if r.AmountMinor > stored.TotalMinor-stored.RefundedMinor {
 				continue // stays parked: more than the order's remaining amount

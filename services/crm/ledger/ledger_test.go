@@ -52,7 +52,7 @@ func newFixture(t *testing.T, p ledger.Params) *fixture {
 	}
 	st := store.NewLedger(db)
 	c := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	svc := ledger.New(st, store.NewLease(db, 30*time.Second), fixedParams{p}, nil, c.Now)
+	svc := ledger.New(st, store.NewLease(db, 30*time.Second, 50*time.Millisecond), fixedParams{p}, nil, c.Now)
 	return &fixture{db: db, st: st, svc: svc, ws: "ws1"}
 }
 
@@ -307,7 +307,7 @@ func TestUncleanLeaseTriggersRecompute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lease := store.NewLease(f.db, 30*time.Second)
+	lease := store.NewLease(f.db, 30*time.Second, 0)
 	release, dirty, err := lease.Acquire(ctx, f.ws)
 	if err != nil || dirty {
 		t.Fatalf("acquire: %v dirty=%v", err, dirty)

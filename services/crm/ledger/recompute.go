@@ -93,62 +93,100 @@ func Rebuild(p Params, led value.Ledger, nodes []Node) ([]Node, error) {
 		return nil, fmt.Errorf("recompute: %w", err)
 	}
 	depth := p.Value.Depth()
-	type own struct {
-		direct int64
-		orders int
-	}
-	owns := make(map[string]own, len(nodes))
+	// Everything below works on snapshot indexes: one map lookup per node
+	// and per entry instead of one per question, which at a million
+	// contacts is most of the cost.
+	size := snap.Len()
+	ownDirect, ownOrders := make([]int64, size), make([]int, size)
 	for _, e := range led.Orders {
-		o := owns[e.Contact]
-		o.direct += e.Amount
-		o.orders++
-		owns[e.Contact] = o
+		if k, ok := snap.Index(e.Contact); ok {
+			ownDirect[k] += e.Amount
+			ownOrders[k]++
+		}
 	}
 	for _, e := range led.Refunds {
-		o := owns[e.Contact]
-		o.direct -= e.Amount
-		owns[e.Contact] = o
-	}
-	canon := func(id string) string {
-		if c, ok := snap.Canonical(id); ok {
-			return c
+		if k, ok := snap.Index(e.Contact); ok {
+			ownDirect[k] -= e.Amount
 		}
-		return id
 	}
-	// cand[g] is the earliest link of g's ids that leaves g.
-	cand := map[string]value.Link{}
+	idx := make([]int, len(nodes)) // snapshot index of each node, -1 if absent
+	for i := range nodes {
+		k, ok := snap.Index(nodes[i].ID)
+		if !ok {
+			k = -1
+		}
+		idx[i] = k
+	}
+	// canonAt is the canonical snapshot index of id (node i when id is its own).
+	canonAt := func(i int, id string) int {
+		k := idx[i]
+		if id != nodes[i].ID {
+			var ok bool
+			if k, ok = snap.Index(id); !ok {
+				return -1
+			}
+		}
+		if k < 0 {
+			return -1
+		}
+		return snap.CanonicalAt(k)
+	}
+	// cand[g] is the node whose link is the earliest of g's ids that leaves
+	// g, candTo[g] the canonical index that link points to.
+	cand, candTo := make([]int32, size), make([]int32, size)
+	for g := range cand {
+		cand[g] = -1
+	}
 	for i := range nodes {
 		l := nodes[i].Link
 		if l == nil {
 			continue
 		}
-		g := canon(l.Child)
-		if g == canon(l.Parent) {
-			continue
+		g := canonAt(i, l.Child)
+		if g < 0 {
+			continue // not in the ledger's links: no node asks for it
 		}
-		if cur, ok := cand[g]; !ok || LinkBefore(*l, cur) {
-			cand[g] = *l
+		to := -1
+		if pk, ok := snap.Index(l.Parent); ok {
+			if to = snap.CanonicalAt(pk); to == g {
+				continue // inside the group
+			}
+		}
+		if c := cand[g]; c < 0 || LinkBefore(*l, *nodes[c].Link) {
+			cand[g], candTo[g] = int32(i), int32(to)
 		}
 	}
 	out := make([]Node, len(nodes))
+	// Zero counters of contacts outside the snapshot share one backing array
+	// (capacity-capped sub-slices, so an append copies).
+	zeroSums, zeroCounts := make([]int64, len(nodes)*depth), make([]int, 2*len(nodes)*depth)
 	for i := range nodes {
 		n := Node{ID: nodes[i].ID, Version: nodes[i].Version, Link: nodes[i].Link, Alias: nodes[i].Alias}
-		o := owns[n.ID]
-		n.OwnDirect, n.OwnOrders = o.direct, o.orders
-		n.Canonical = canon(n.ID)
-		n.Sum, n.Count, n.Buyers = make([]int64, depth), make([]int, depth), make([]int, depth)
-		if n.Alias == "" {
-			if v, ok := snap.Value(n.ID); ok {
-				n.Direct, n.Orders, n.Referral, n.Total = v.Direct, v.Orders, v.Referral, v.Total
-				copy(n.Sum, v.ReferralByLevel)
-				copy(n.Count, v.ReferredCount)
-				copy(n.Buyers, v.ReferredBuyers)
+		lo, hi := i*depth, (i+1)*depth
+		n.Sum, n.Count, n.Buyers = zeroSums[lo:hi:hi], zeroCounts[2*lo:2*lo+depth:2*lo+depth], zeroCounts[2*lo+depth:2*hi:2*hi]
+		k := idx[i]
+		if k < 0 {
+			n.Canonical = n.ID
+			if n.Alias == "" {
+				n.Tier = p.Tier(&n)
 			}
-			if parent, ok := snap.Parent(n.ID); ok {
-				l, found := cand[n.ID]
-				if !found || canon(l.Parent) != parent {
-					return nil, fmt.Errorf("recompute: contact %s has parent %s but no matching candidate link", n.ID, parent)
+			out[i] = n
+			continue
+		}
+		n.OwnDirect, n.OwnOrders = ownDirect[k], ownOrders[k]
+		c := snap.CanonicalAt(k)
+		n.Canonical = snap.ID(c)
+		if n.Alias == "" {
+			// v's slices are fresh copies of the snapshot: take them.
+			v := snap.ValueAt(k)
+			n.Direct, n.Orders, n.Referral, n.Total = v.Direct, v.Orders, v.Referral, v.Total
+			n.Sum, n.Count, n.Buyers = v.ReferralByLevel, v.ReferredCount, v.ReferredBuyers
+			if parent := snap.ParentAt(k); parent >= 0 {
+				ci := cand[k]
+				if ci < 0 || int(candTo[k]) != parent {
+					return nil, fmt.Errorf("recompute: contact %s has parent %s but no matching candidate link", n.ID, snap.ID(parent))
 				}
+				l := *nodes[ci].Link
 				n.Eff = &l
 			}
 			n.Tier = p.Tier(&n)

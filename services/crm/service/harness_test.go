@@ -48,14 +48,19 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	db := mongotest.DB(t)
+	return newEnvOn(t, mongotest.DB(t))
+}
+
+// newEnvOn is newEnv on a given database (a benchmark's monitored client).
+func newEnvOn(t testing.TB, db *mongo.Database) *env {
+	t.Helper()
 	tokens, err := auth.NewTokens("test-secret-0123456789abcdef", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	bus := event.NewMemoryBus(10000)
 	in := &boot.Infra{Log: logging.Discard(), Mongo: db.Client(), DB: db, Bus: bus, Tokens: tokens}
-	cfg := Config{PublicURL: "https://crm.example.test", LeaseTTL: 30 * time.Second, WebhookBodyLimit: 1 << 20}
+	cfg := Config{PublicURL: "https://crm.example.test", LeaseTTL: 30 * time.Second, LeaseLinger: 50 * time.Millisecond, WebhookBodyLimit: 1 << 20}
 	cfg.BodyLimit = "1M"
 	clk := &testClock{t: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)}
 	svc, err := NewWith(context.Background(), cfg, in, Options{Now: clk.Now})

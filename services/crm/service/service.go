@@ -30,6 +30,7 @@ type Config struct {
 	HTTPAddr         string        `env:"CRM_ADDR" default:":8082" help:"listen address of the CRM API"`
 	PublicURL        string        `env:"PUBLIC_URL" default:"http://localhost:8080" help:"external base URL used in webhook URLs"`
 	LeaseTTL         time.Duration `env:"CRM_LEASE_TTL" default:"60s" help:"how long a crashed writer blocks a workspace's value updates"`
+	LeaseLinger      time.Duration `env:"CRM_LEASE_LINGER" default:"50ms" help:"how long a process keeps a workspace's value lease after an update, for the next one (0 = release at once)"`
 	WebhookBodyLimit int64         `env:"CRM_WEBHOOK_BODY_LIMIT" default:"1048576" help:"largest accepted Shopify webhook body, bytes"`
 }
 
@@ -46,6 +47,7 @@ type Service struct {
 	log      *slog.Logger
 	bus      event.Bus
 	handler  http.Handler
+	lease    *store.Lease
 	Contacts *contact.Service
 	Ledger   *ledger.Service
 	Orders   *order.Service
@@ -71,7 +73,8 @@ func NewWith(ctx context.Context, cfg Config, in *boot.Infra, o Options) (*Servi
 	ledgerStore := store.NewLedger(in.DB)
 	n := &notifier{bus: in.Bus, log: in.Log}
 	var params paramsProxy
-	s.Ledger = ledger.New(ledgerStore, store.NewLease(in.DB, cfg.LeaseTTL), &params, n, now)
+	s.lease = store.NewLease(in.DB, cfg.LeaseTTL, cfg.LeaseLinger)
+	s.Ledger = ledger.New(ledgerStore, s.lease, &params, n, now)
 	s.Settings = settings.New(store.NewSettings(in.DB), s.Ledger, now)
 	params.src = s.Settings
 	s.Contacts = contact.New(store.NewContacts(in.DB), s.Ledger, in.Bus, in.Log, now)
@@ -99,11 +102,21 @@ func (s *Service) Handler() http.Handler { return s.handler }
 // Run consumes the bus as group "crm" until ctx ends: identities the inbox
 // announces, and messages and conversations for the projection and influence.
 func (s *Service) Run(ctx context.Context) error {
+	defer s.Close(context.Background())
 	err := s.bus.Consume(ctx, ConsumerGroup, s.HandleEvent)
 	if errors.Is(err, event.ErrClosed) || ctx.Err() != nil {
 		return nil
 	}
 	return err
+}
+
+// Close releases the value leases the process keeps between updates, so
+// that another process can take them at once; later updates release theirs
+// immediately.
+func (s *Service) Close(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s.lease.Close(ctx)
 }
 
 // HandleEvent applies one bus event. Malformed events are logged and

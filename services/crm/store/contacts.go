@@ -134,13 +134,16 @@ func (s *Contacts) KeyOwners(ctx context.Context, ws string, keys []contact.Key)
 	for i, k := range keys {
 		ids[i] = keyID(ws, k)
 	}
-	cur, err := s.keys.Find(ctx, bson.M{"_id": bson.M{"$in": ids}, "ws": ws})
+	docs, err := findEach(ctx, ids, func(ctx context.Context, match any) ([]keyDoc, error) {
+		cur, err := s.keys.Find(ctx, bson.M{"_id": match, "ws": ws})
+		if err != nil {
+			return nil, mongox.Translate(err, "key owners", "contact")
+		}
+		var docs []keyDoc
+		return docs, mongox.Translate(cur.All(ctx, &docs), "key owners", "contact")
+	})
 	if err != nil {
-		return nil, mongox.Translate(err, "key owners", "contact")
-	}
-	var docs []keyDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mongox.Translate(err, "key owners", "contact")
+		return nil, err
 	}
 	out := map[contact.Key]string{}
 	for _, d := range docs {
@@ -198,16 +201,25 @@ func (s *Contacts) Ensure(ctx context.Context, ws, id string, c contact.Contact)
 	return mongox.Translate(err, "ensure contact", "contact")
 }
 
-// AddSearch implements contact.Storer.
+// AddSearch implements contact.Storer. The update only matches when the
+// contact lacks one of the values or still has no name, so a repeat buyer
+// or sender (the common case) costs one matching-nothing command instead of
+// two writes.
 func (s *Contacts) AddSearch(ctx context.Context, ws, id string, c contact.Contact) error {
 	add := bson.M{}
+	var missing bson.A
 	each := func(field string, vals []string) {
-		if len(vals) > 0 {
-			add[field] = bson.M{"$each": vals}
+		if len(vals) == 0 {
+			return
+		}
+		add[field] = bson.M{"$each": vals}
+		for _, v := range vals {
+			missing = append(missing, bson.M{field: bson.M{"$ne": v}})
 		}
 	}
 	if c.Name != "" {
 		each("names", []string{c.Name})
+		missing = append(missing, bson.M{"name": ""})
 	}
 	each("emails", c.Emails)
 	each("phones", c.Phones)
@@ -217,9 +229,19 @@ func (s *Contacts) AddSearch(ctx context.Context, ws, id string, c contact.Conta
 	if len(add) == 0 {
 		return nil
 	}
-	_, err := s.contacts.UpdateOne(ctx, bson.M{"_id": id, "ws": ws}, bson.M{"$addToSet": add})
+	var before struct {
+		Name string `bson:"name"`
+	}
+	err := s.contacts.FindOneAndUpdate(ctx, bson.M{"_id": id, "ws": ws, "$or": missing}, bson.M{"$addToSet": add},
+		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&before) // FerretDB refuses a projection here
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil // nothing new (or no such contact, as before: a no-op)
+	}
 	if err != nil {
 		return mongox.Translate(err, "add search", "contact")
+	}
+	if c.Name == "" || before.Name != "" {
+		return nil
 	}
 	// A contact created without a name takes the first one it is given.
 	_, err = s.contacts.UpdateOne(ctx, bson.M{"_id": id, "ws": ws, "name": ""}, bson.M{"$set": bson.M{"name": c.Name}})
@@ -240,7 +262,7 @@ func (s *Contacts) RefreshSearch(ctx context.Context, ws, canonical string) erro
 			names = append(names, m.Name)
 		}
 	}
-	cur, err := s.keys.Find(ctx, bson.M{"ws": ws, "contact": bson.M{"$in": ids}})
+	cur, err := s.keys.Find(ctx, bson.M{"ws": ws, "contact": oneOf(ids)})
 	if err != nil {
 		return mongox.Translate(err, "refresh search", "contact")
 	}
@@ -298,7 +320,9 @@ func (s *Contacts) Get(ctx context.Context, ws, id string) (contact.Contact, err
 
 // GetMany implements contact.Storer.
 func (s *Contacts) GetMany(ctx context.Context, ws string, ids []string) ([]contact.Contact, error) {
-	return s.findContacts(ctx, bson.M{"ws": ws, "_id": bson.M{"$in": ids}}, nil)
+	return findEach(ctx, ids, func(ctx context.Context, match any) ([]contact.Contact, error) {
+		return s.findContacts(ctx, bson.M{"ws": ws, "_id": match}, nil)
+	})
 }
 
 // Members implements contact.Storer.
@@ -323,7 +347,7 @@ func (s *Contacts) Members(ctx context.Context, ws, canonical string) ([]string,
 
 // MembersOf implements contact.Storer.
 func (s *Contacts) MembersOf(ctx context.Context, ws string, canonicals []string) (map[string]string, error) {
-	cur, err := s.contacts.Find(ctx, bson.M{"ws": ws, "canonical": bson.M{"$in": canonicals}}, options.Find().SetProjection(bson.M{"_id": 1, "canonical": 1}))
+	cur, err := s.contacts.Find(ctx, bson.M{"ws": ws, "canonical": oneOf(canonicals)}, options.Find().SetProjection(bson.M{"_id": 1, "canonical": 1}))
 	if err != nil {
 		return nil, mongox.Translate(err, "members of", "contact")
 	}
@@ -343,7 +367,7 @@ func (s *Contacts) MembersOf(ctx context.Context, ws string, canonicals []string
 
 // Identities implements contact.Storer.
 func (s *Contacts) Identities(ctx context.Context, ws string, contacts []string) ([]contact.Identity, error) {
-	cur, err := s.keys.Find(ctx, bson.M{"ws": ws, "contact": bson.M{"$in": contacts}, "kind": contact.KindIdentity},
+	cur, err := s.keys.Find(ctx, bson.M{"ws": ws, "contact": oneOf(contacts), "kind": contact.KindIdentity},
 		options.Find().SetSort(bson.D{{Key: "first_seen", Value: 1}, {Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, mongox.Translate(err, "identities", "identity")
@@ -362,7 +386,7 @@ func (s *Contacts) Identities(ctx context.Context, ws string, contacts []string)
 
 // Keys implements contact.Storer.
 func (s *Contacts) Keys(ctx context.Context, ws string, contacts []string) ([]contact.Key, error) {
-	cur, err := s.keys.Find(ctx, bson.M{"ws": ws, "contact": bson.M{"$in": contacts}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	cur, err := s.keys.Find(ctx, bson.M{"ws": ws, "contact": oneOf(contacts)}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, mongox.Translate(err, "keys", "contact key")
 	}
@@ -604,7 +628,7 @@ func (s *Contacts) Each(ctx context.Context, ws string, f contact.Filter, custom
 
 // Referred implements contact.Storer.
 func (s *Contacts) Referred(ctx context.Context, ws string, parents []string, limit int) ([]contact.Contact, error) {
-	return s.findContacts(ctx, bson.M{"ws": ws, "alias": "", "eff.parent": bson.M{"$in": parents}},
+	return s.findContacts(ctx, bson.M{"ws": ws, "alias": "", "eff.parent": oneOf(parents)},
 		options.Find().SetSort(bson.D{{Key: "val.total", Value: -1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
@@ -671,7 +695,7 @@ func (s *Contacts) InsertAudit(ctx context.Context, ws string, a contact.Audit) 
 
 // Audit implements contact.Storer.
 func (s *Contacts) Audit(ctx context.Context, ws string, ids []string) ([]contact.Audit, error) {
-	cur, err := s.audit.Find(ctx, bson.M{"ws": ws, "contacts": bson.M{"$in": ids}},
+	cur, err := s.audit.Find(ctx, bson.M{"ws": ws, "contacts": oneOf(ids)},
 		options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}).SetLimit(200))
 	if err != nil {
 		return nil, mongox.Translate(err, "audit", "audit")
@@ -802,7 +826,7 @@ func (s *Contacts) Activity(ctx context.Context, ws, owner, canonical string, c 
 
 // Conversations implements contact.Storer.
 func (s *Contacts) Conversations(ctx context.Context, ws string, contacts []string, limit int) ([]contact.Conversation, error) {
-	cur, err := s.convs.Find(ctx, bson.M{"ws": ws, "contact": bson.M{"$in": contacts}},
+	cur, err := s.convs.Find(ctx, bson.M{"ws": ws, "contact": oneOf(contacts)},
 		options.Find().SetSort(bson.D{{Key: "last_activity", Value: -1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, mongox.Translate(err, "conversations", "conversation")

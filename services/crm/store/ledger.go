@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/communityinbox/crm/ledger"
@@ -97,10 +98,9 @@ func (s *Ledger) findNodes(ctx context.Context, filter bson.M) ([]ledger.Node, e
 
 // Nodes implements ledger.Storer.
 func (s *Ledger) Nodes(ctx context.Context, ws string, ids []string) ([]ledger.Node, error) {
-	if len(ids) == 1 {
-		return s.findNodes(ctx, bson.M{"ws": ws, "_id": ids[0]})
-	}
-	return s.findNodes(ctx, bson.M{"ws": ws, "_id": bson.M{"$in": ids}})
+	return findEach(ctx, ids, func(ctx context.Context, match any) ([]ledger.Node, error) {
+		return s.findNodes(ctx, bson.M{"ws": ws, "_id": match})
+	})
 }
 
 // Members implements ledger.Storer.
@@ -110,12 +110,12 @@ func (s *Ledger) Members(ctx context.Context, ws, id string) ([]ledger.Node, err
 
 // AliasesOf implements ledger.Storer.
 func (s *Ledger) AliasesOf(ctx context.Context, ws string, ids []string) ([]ledger.Node, error) {
-	return s.findNodes(ctx, bson.M{"ws": ws, "alias": bson.M{"$in": ids}})
+	return s.findNodes(ctx, bson.M{"ws": ws, "alias": oneOf(ids)})
 }
 
 // LinkedTo implements ledger.Storer.
 func (s *Ledger) LinkedTo(ctx context.Context, ws string, parents []string) ([]ledger.Node, error) {
-	return s.findNodes(ctx, bson.M{"ws": ws, "link.parent": bson.M{"$in": parents}})
+	return s.findNodes(ctx, bson.M{"ws": ws, "link.parent": oneOf(parents)})
 }
 
 // SaveNodes implements ledger.Storer: counters move by $inc, the rest by $set,
@@ -145,16 +145,50 @@ func (s *Ledger) SaveNodes(ctx context.Context, ws string, changes []ledger.Node
 			SetFilter(bson.M{"_id": n.ID, "ws": ws, "val.ver": o.Version}).
 			SetUpdate(bson.M{"$inc": inc, "$set": set}))
 	}
-	var matched int64
-	for start := 0; start < len(models); start += bulkBatch {
-		res, err := s.contacts.BulkWrite(ctx, models[start:min(start+bulkBatch, len(models))], options.BulkWrite().SetOrdered(false))
-		if err != nil {
-			return mongox.Translate(err, "save nodes", "contact")
-		}
-		matched += res.MatchedCount
+	// A few updates (an order: the buyer and its ancestors) go as concurrent
+	// commands: FerretDB executes the statements of one bulk write one after
+	// another, and a contact update is its slowest step. More go in batches.
+	batch := bulkBatch
+	if len(models) <= fewValues {
+		batch = 1
 	}
-	if int(matched) != len(models) {
-		return apperr.Wrap(fmt.Errorf("save nodes: %d of %d matched", matched, len(models)), apperr.CodeConflict, "contact changed concurrently, retry")
+	var parts [][]mongo.WriteModel
+	for start := 0; start < len(models); start += batch {
+		parts = append(parts, models[start:min(start+batch, len(models))])
+	}
+	matched := make([]int64, len(parts))
+	errs := make([]error, len(parts))
+	write := func(i int) {
+		res, err := s.contacts.BulkWrite(ctx, parts[i], options.BulkWrite().SetOrdered(false))
+		if err != nil {
+			errs[i] = mongox.Translate(err, "save nodes", "contact")
+			return
+		}
+		matched[i] = res.MatchedCount
+	}
+	if batch == 1 {
+		var wg sync.WaitGroup
+		for i := range parts {
+			wg.Add(1)
+			go func() { defer wg.Done(); write(i) }()
+		}
+		wg.Wait()
+	} else {
+		for i := range parts {
+			if write(i); errs[i] != nil {
+				break
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var total int64
+	for _, m := range matched {
+		total += m
+	}
+	if int(total) != len(models) {
+		return apperr.Wrap(fmt.Errorf("save nodes: %d of %d matched", total, len(models)), apperr.CodeConflict, "contact changed concurrently, retry")
 	}
 	return nil
 }
@@ -317,7 +351,7 @@ func (s *Ledger) PendingRefunds(ctx context.Context, ws, orderKey string) ([]led
 
 // Refunds returns the applied refunds of the given orders.
 func (s *Ledger) Refunds(ctx context.Context, ws string, orderKeys []string) ([]ledger.Refund, error) {
-	return s.findRefunds(ctx, bson.M{"ws": ws, "order": bson.M{"$in": orderKeys}, "state": ledger.RefundApplied})
+	return s.findRefunds(ctx, bson.M{"ws": ws, "order": oneOf(orderKeys), "state": ledger.RefundApplied})
 }
 
 func (s *Ledger) findRefunds(ctx context.Context, filter bson.M) ([]ledger.Refund, error) {
@@ -349,7 +383,7 @@ func (s *Ledger) OrdersOf(ctx context.Context, ws string, contacts []string, lim
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
 	}
-	cur, err := s.orders.Find(ctx, bson.M{"ws": ws, "contact": bson.M{"$in": contacts}}, opts)
+	cur, err := s.orders.Find(ctx, bson.M{"ws": ws, "contact": oneOf(contacts)}, opts)
 	if err != nil {
 		return nil, mongox.Translate(err, "orders of", "order")
 	}
@@ -366,7 +400,7 @@ func (s *Ledger) OrdersOf(ctx context.Context, ws string, contacts []string, lim
 
 // RefundsOf returns the applied refunds booked on any of contacts.
 func (s *Ledger) RefundsOf(ctx context.Context, ws string, contacts []string) ([]ledger.Refund, error) {
-	return s.findRefunds(ctx, bson.M{"ws": ws, "contact": bson.M{"$in": contacts}, "state": ledger.RefundApplied})
+	return s.findRefunds(ctx, bson.M{"ws": ws, "contact": oneOf(contacts), "state": ledger.RefundApplied})
 }
 
 // HasOrders reports whether ws has any order.
@@ -375,62 +409,281 @@ func (s *Ledger) HasOrders(ctx context.Context, ws string) (bool, error) {
 	return n > 0, mongox.Translate(err, "count orders", "order")
 }
 
-// Ledger implements ledger.Storer: it streams the orders, applied refunds
-// and contacts of ws with projections, in one pass each.
+// Ledger implements ledger.Storer: it streams the orders, the applied
+// refunds and the contacts of ws concurrently, each with a projection and
+// large cursor batches, reading fields straight from the raw BSON instead of
+// decoding into structs by reflection. On FerretDB the server's per-field
+// document conversion dominates, so the three scans overlap on the cores.
 func (s *Ledger) Ledger(ctx context.Context, ws string) (value.Ledger, []ledger.Node, error) {
-	var led value.Ledger
-	type entryDoc struct {
-		Key     string    `bson:"_id"`
-		Contact string    `bson:"contact"`
-		Base    int64     `bson:"base"`
-		At      time.Time `bson:"booked_at"`
-	}
-	scan := func(col *mongo.Collection, filter bson.M, proj bson.M, fn func(entryDoc)) error {
-		cur, err := col.Find(ctx, filter, options.Find().SetProjection(proj).SetBatchSize(5000))
-		if err != nil {
-			return mongox.Translate(err, "scan ledger", "ledger")
-		}
-		defer cur.Close(ctx)
-		for cur.Next(ctx) {
-			var d entryDoc
-			if err := cur.Decode(&d); err != nil {
-				return fmt.Errorf("scan ledger: %w", err)
+	var (
+		led            value.Ledger
+		nodes          []ledger.Node
+		wg             sync.WaitGroup
+		errs           [3]error
+		orders, refund []value.Entry
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	run := func(i int, fn func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = fn(); errs[i] != nil {
+				cancel()
 			}
-			fn(d)
-		}
-		return mongox.Translate(cur.Err(), "scan ledger", "ledger")
+		}()
 	}
-	err := scan(s.orders, bson.M{"ws": ws}, bson.M{"_id": 1, "contact": 1, "base": 1, "booked_at": 1}, func(d entryDoc) {
-		led.Orders = append(led.Orders, value.Entry{ID: d.Key, Contact: d.Contact, Amount: d.Base, At: d.At})
+	run(0, func() (err error) {
+		orders, err = scanEntries(ctx, s.orders, bson.M{"ws": ws}, true)
+		return err
 	})
-	if err != nil {
+	run(1, func() (err error) {
+		refund, err = scanEntries(ctx, s.refunds, bson.M{"ws": ws, "state": ledger.RefundApplied}, false)
+		return err
+	})
+	run(2, func() (err error) {
+		nodes, err = scanNodes(ctx, s.contacts, ws)
+		return err
+	})
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return led, nil, err
 	}
-	err = scan(s.refunds, bson.M{"ws": ws, "state": ledger.RefundApplied}, bson.M{"_id": 1, "contact": 1, "base": 1}, func(d entryDoc) {
-		led.Refunds = append(led.Refunds, value.Entry{ID: d.Key, Contact: d.Contact, Amount: d.Base})
-	})
-	if err != nil {
-		return led, nil, err
-	}
-	cur, err := s.contacts.Find(ctx, bson.M{"ws": ws}, options.Find().SetProjection(nodeProjection).SetBatchSize(5000))
-	if err != nil {
-		return led, nil, mongox.Translate(err, "scan contacts", "contact")
-	}
-	defer cur.Close(ctx)
-	var nodes []ledger.Node
-	for cur.Next(ctx) {
-		var d nodeDoc
-		if err := cur.Decode(&d); err != nil {
-			return led, nil, fmt.Errorf("scan contacts: %w", err)
-		}
-		n := toNode(d)
+	led.Orders, led.Refunds = orders, refund
+	for i := range nodes {
+		n := &nodes[i]
 		if n.Link != nil {
 			led.Links = append(led.Links, *n.Link)
 		}
 		if n.Alias != "" {
 			led.Aliases = append(led.Aliases, value.Alias{From: n.ID, Into: n.Alias})
 		}
+	}
+	return led, nodes, nil
+}
+
+// scanBatch is the cursor batch of full scans: a few MB per reply.
+const scanBatch = 10_000
+
+var (
+	orderEntryProjection  = bson.M{"_id": 1, "contact": 1, "base": 1, "booked_at": 1}
+	refundEntryProjection = bson.M{"_id": 1, "contact": 1, "base": 1}
+)
+
+// scanEntries reads the ledger entries of one collection; orders carry
+// their booking time.
+func scanEntries(ctx context.Context, col *mongo.Collection, filter bson.M, orders bool) ([]value.Entry, error) {
+	proj := refundEntryProjection
+	if orders {
+		proj = orderEntryProjection
+	}
+	cur, err := col.Find(ctx, filter, options.Find().SetProjection(proj).SetBatchSize(scanBatch))
+	if err != nil {
+		return nil, mongox.Translate(err, "scan ledger", "ledger")
+	}
+	defer cur.Close(ctx)
+	var out []value.Entry
+	for cur.Next(ctx) {
+		e, err := rawEntry(cur.Current)
+		if err != nil {
+			return nil, fmt.Errorf("scan ledger: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, mongox.Translate(cur.Err(), "scan ledger", "ledger")
+}
+
+// rawEntry reads one order or refund entry from its projected document.
+func rawEntry(doc bson.Raw) (value.Entry, error) {
+	var e value.Entry
+	elems, err := doc.Elements()
+	if err != nil {
+		return e, err
+	}
+	for _, el := range elems {
+		v := el.Value()
+		switch el.Key() {
+		case "_id":
+			e.ID, err = rawString(v, "_id")
+		case "contact":
+			e.Contact, err = rawString(v, "contact")
+		case "base":
+			e.Amount, err = rawInt(v, "base")
+		case "booked_at":
+			e.At, err = rawTime(v, "booked_at")
+		}
+		if err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+// scanNodes reads every contact of ws as a ledger node.
+func scanNodes(ctx context.Context, col *mongo.Collection, ws string) ([]ledger.Node, error) {
+	cur, err := col.Find(ctx, bson.M{"ws": ws}, options.Find().SetProjection(nodeProjection).SetBatchSize(scanBatch))
+	if err != nil {
+		return nil, mongox.Translate(err, "scan contacts", "contact")
+	}
+	defer cur.Close(ctx)
+	var nodes []ledger.Node
+	for cur.Next(ctx) {
+		n, err := rawNode(cur.Current)
+		if err != nil {
+			return nil, fmt.Errorf("scan contacts: %w", err)
+		}
 		nodes = append(nodes, n)
 	}
-	return led, nodes, mongox.Translate(cur.Err(), "scan contacts", "contact")
+	return nodes, mongox.Translate(cur.Err(), "scan contacts", "contact")
+}
+
+// rawNode reads a contact's ledger fields (nodeProjection) into a node, as
+// toNode does from a decoded nodeDoc.
+func rawNode(doc bson.Raw) (ledger.Node, error) {
+	var n ledger.Node
+	elems, err := doc.Elements()
+	if err != nil {
+		return n, err
+	}
+	for _, el := range elems {
+		v := el.Value()
+		switch el.Key() {
+		case "_id":
+			n.ID, err = rawString(v, "_id")
+		case "alias":
+			n.Alias, err = rawString(v, "alias")
+		case "canonical":
+			n.Canonical, err = rawString(v, "canonical")
+		case "link":
+			n.Link, err = rawLink(v)
+		case "eff":
+			n.Eff, err = rawLink(v)
+		case "val":
+			err = rawVal(v, &n)
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func rawVal(v bson.RawValue, n *ledger.Node) error {
+	doc, ok := v.DocumentOK()
+	if !ok {
+		return fmt.Errorf("val is %s, not a document", v.Type)
+	}
+	elems, err := doc.Elements()
+	if err != nil {
+		return err
+	}
+	var i int64
+	for _, el := range elems {
+		v := el.Value()
+		switch k := el.Key(); k {
+		case "ver":
+			n.Version, err = rawInt(v, k)
+		case "own_direct":
+			n.OwnDirect, err = rawInt(v, k)
+		case "own_orders":
+			i, err = rawInt(v, k)
+			n.OwnOrders = int(i)
+		case "direct":
+			n.Direct, err = rawInt(v, k)
+		case "orders":
+			i, err = rawInt(v, k)
+			n.Orders = int(i)
+		case "referral":
+			n.Referral, err = rawInt(v, k)
+		case "total":
+			n.Total, err = rawInt(v, k)
+		case "tier":
+			n.Tier, err = rawString(v, k)
+		case "sum":
+			n.Sum, err = rawInts[int64](v, k)
+		case "count":
+			n.Count, err = rawInts[int](v, k)
+		case "buyers":
+			n.Buyers, err = rawInts[int](v, k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func rawLink(v bson.RawValue) (*value.Link, error) {
+	if v.Type == bson.TypeNull {
+		return nil, nil
+	}
+	doc, ok := v.DocumentOK()
+	if !ok {
+		return nil, fmt.Errorf("link is %s, not a document", v.Type)
+	}
+	elems, err := doc.Elements()
+	if err != nil {
+		return nil, err
+	}
+	var l value.Link
+	for _, el := range elems {
+		v := el.Value()
+		switch k := el.Key(); k {
+		case "child":
+			l.Child, err = rawString(v, k)
+		case "parent":
+			l.Parent, err = rawString(v, k)
+		case "at":
+			l.At, err = rawTime(v, k)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &l, nil
+}
+
+func rawString(v bson.RawValue, key string) (string, error) {
+	if s, ok := v.StringValueOK(); ok {
+		return s, nil
+	}
+	return "", fmt.Errorf("%s is %s, not a string", key, v.Type)
+}
+
+func rawInt(v bson.RawValue, key string) (int64, error) {
+	// Integers, and doubles holding an integer, as the struct decoder accepts.
+	if i, ok := v.AsInt64OK(); ok {
+		return i, nil
+	}
+	return 0, fmt.Errorf("%s is %s, not an integer", key, v.Type)
+}
+
+func rawTime(v bson.RawValue, key string) (time.Time, error) {
+	if ms, ok := v.DateTimeOK(); ok {
+		return time.UnixMilli(ms).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%s is %s, not a date", key, v.Type)
+}
+
+func rawInts[T int | int64](v bson.RawValue, key string) ([]T, error) {
+	if v.Type == bson.TypeNull {
+		return nil, nil
+	}
+	arr, ok := v.ArrayOK()
+	if !ok {
+		return nil, fmt.Errorf("%s is %s, not an array", key, v.Type)
+	}
+	vals, err := arr.Values()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(vals))
+	for i, e := range vals {
+		x, err := rawInt(e, key)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = T(x)
+	}
+	return out, nil
 }

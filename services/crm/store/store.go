@@ -11,7 +11,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -73,4 +76,48 @@ func wsKey(ws string, parts ...string) string {
 		k += "|" + p
 	}
 	return k
+}
+
+// oneOf is the filter value matching any of vals. A single value is matched
+// by equality: FerretDB (the development and CI server) pushes equalities
+// down to its backend's indexes but answers every $in by scanning the
+// collection, which in a workspace of a million contacts costs seconds.
+func oneOf[T any](vals []T) any {
+	if len(vals) == 1 {
+		return vals[0]
+	}
+	return bson.M{"$in": vals}
+}
+
+// fewValues bounds the lookups findEach splits into concurrent equalities.
+const fewValues = 8
+
+// findEach runs query for the distinct vals: once per value, concurrently,
+// when there are a few (each an equality, see oneOf), else once with $in.
+// Results come in no particular order; callers of unsorted lookups need none.
+func findEach[T any](ctx context.Context, vals []string, query func(ctx context.Context, match any) ([]T, error)) ([]T, error) {
+	uniq := make([]string, 0, len(vals))
+	for _, v := range vals {
+		if !slices.Contains(uniq, v) {
+			uniq = append(uniq, v)
+		}
+	}
+	if len(uniq) <= 1 || len(uniq) > fewValues {
+		return query(ctx, oneOf(uniq))
+	}
+	parts := make([][]T, len(uniq))
+	errs := make([]error, len(uniq))
+	var wg sync.WaitGroup
+	for i, v := range uniq {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[i], errs[i] = query(ctx, v)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.Concat(parts...), nil
 }

@@ -399,6 +399,20 @@ func (s *Snapshot) Parent(id string) (string, bool) {
 	return s.ids[p], true
 }
 
+// Index returns the index of id for the ...At accessors, which spare a
+// caller walking every contact one map lookup per question.
+func (s *Snapshot) Index(id string) (int, bool) {
+	i, ok := s.lookup(id)
+	return int(i), ok
+}
+
+// CanonicalAt returns the index of the canonical contact of index i.
+func (s *Snapshot) CanonicalAt(i int) int { return int(s.canonOf(int32(i))) }
+
+// ParentAt returns the index of the effective referrer of the canonical
+// contact of index i, or -1 for a root.
+func (s *Snapshot) ParentAt(i int) int { return int(s.parent[s.canonOf(int32(i))]) }
+
 // ValueAt returns the value of the canonical contact of index i.
 func (s *Snapshot) ValueAt(i int) Value {
 	c := int(s.canonOf(int32(i)))
