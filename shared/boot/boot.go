@@ -19,6 +19,7 @@ import (
 	"github.com/communityinbox/shared/event"
 	"github.com/communityinbox/shared/logging"
 	"github.com/communityinbox/shared/mongox"
+	"github.com/communityinbox/shared/secretbox"
 	"github.com/communityinbox/shared/web"
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -36,6 +37,45 @@ type Base struct {
 	BodyLimit       string        `env:"BODY_LIMIT" default:"1M" help:"largest accepted request body"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"15s" help:"grace period for in-flight requests on shutdown"`
 	EventHistory    int64         `env:"EVENT_HISTORY" default:"10000" help:"events kept per workspace stream for replay"`
+	SecretsKey      string        `env:"SECRETS_KEY" secret:"true" help:"base64 of 32 random bytes encrypting platform secrets at rest (openssl rand -base64 32); empty = derived from JWT_SECRET, for development only"`
+	SecretsKeyOld   []string      `env:"SECRETS_KEY_OLD" secret:"true" help:"comma-separated earlier SECRETS_KEY values, still accepted for reading after a rotation"`
+}
+
+// SecretBox returns the box encrypting platform secrets at rest: sealing with
+// SECRETS_KEY, opening with it, SECRETS_KEY_OLD and the key derived from
+// JWT_SECRET (so values sealed before SECRETS_KEY was set stay readable and
+// are sealed again). Without SECRETS_KEY it seals with the derived key and warns:
+// changing JWT_SECRET would then make every stored secret unreadable.
+func SecretBox(b Base, log *slog.Logger) (*secretbox.Box, error) {
+	var derived []secretbox.Key
+	if b.JWTSecret != "" {
+		k, err := secretbox.DeriveKey(b.JWTSecret)
+		if err != nil {
+			return nil, err
+		}
+		derived = append(derived, k)
+	}
+	var old []secretbox.Key
+	for i, text := range b.SecretsKeyOld {
+		k, err := secretbox.ParseKey(text)
+		if err != nil {
+			return nil, fmt.Errorf("SECRETS_KEY_OLD #%d: %w", i+1, err)
+		}
+		old = append(old, k)
+	}
+	if b.SecretsKey == "" {
+		if len(derived) == 0 {
+			return nil, errors.New("SECRETS_KEY or JWT_SECRET must be set to encrypt platform secrets")
+		}
+		log.Warn("SECRETS_KEY is not set: platform secrets are encrypted with a key derived from JWT_SECRET; set SECRETS_KEY in production",
+			"key_id", derived[0].ID())
+		return secretbox.New(derived[0], old...)
+	}
+	current, err := secretbox.ParseKey(b.SecretsKey)
+	if err != nil {
+		return nil, fmt.Errorf("SECRETS_KEY: %w", err)
+	}
+	return secretbox.New(current, append(old, derived...)...)
 }
 
 // Infra is the connected infrastructure of a process.

@@ -41,11 +41,12 @@ type Config struct {
 	UserID        string   // x
 	ChannelID     string   // youtube
 	VideoIDs      []string // youtube: poll these videos instead of the whole channel
-	VerifyToken   string   // meta types: echoed in the subscription handshake
+	VerifyToken   string   // meta types: echoed in the subscription handshake; stored encrypted like Secrets
 }
 
-// Secrets are a channel's credentials. They are stored but never shown again
-// after creation; WebhookSecret is generated for API channels and shown once.
+// Secrets are a channel's credentials, in plain text: the store encrypts
+// them at rest. They are never shown again after creation; WebhookSecret is
+// generated for API channels and shown once.
 type Secrets struct {
 	AppSecret      string // meta types: signs webhooks
 	AccessToken    string // meta types and x: calls the platform API

@@ -74,7 +74,11 @@ type Service struct {
 
 // New builds the inbox on in, creating indexes.
 func New(ctx context.Context, cfg Config, in *boot.Infra) (*Service, error) {
-	chStore, err := channeldb.New(ctx, in.DB)
+	box, err := boot.SecretBox(cfg.Base, in.Log)
+	if err != nil {
+		return nil, err
+	}
+	chStore, err := channeldb.New(ctx, in.DB, box)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package channeldb
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"testing"
 	"time"
@@ -9,13 +10,39 @@ import (
 	"github.com/communityinbox/inbox/channel"
 	"github.com/communityinbox/shared/apperr"
 	"github.com/communityinbox/shared/mongotest"
+	"github.com/communityinbox/shared/secretbox"
 )
 
 func TestMain(m *testing.M) { mongotest.Main(m) }
 
+func testBox(t *testing.T, keys ...secretbox.Key) *secretbox.Box {
+	t.Helper()
+	if len(keys) == 0 {
+		keys = []secretbox.Key{randomKey(t)}
+	}
+	b, err := secretbox.New(keys[0], keys[1:]...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func randomKey(t *testing.T) secretbox.Key {
+	t.Helper()
+	raw := make([]byte, secretbox.KeySize)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	k, err := secretbox.NewKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 func TestStoreScopesAndRoutes(t *testing.T) {
 	ctx := context.Background()
-	st, err := New(ctx, mongotest.DB(t))
+	st, err := New(ctx, mongotest.DB(t), testBox(t))
 	if err != nil {
 		t.Fatal(err)
 	}
