@@ -54,12 +54,17 @@ func Client(tb testing.TB) *mongo.Client {
 	return client
 }
 
-// DB returns a fresh, uniquely named database, dropped when the test ends.
+// DB returns a fresh, uniquely named database, dropped when the test ends
+// unless MONGOTEST_KEEP is set (to inspect what a test or benchmark stored).
 func DB(tb testing.TB) *mongo.Database {
 	tb.Helper()
 	c := Client(tb)
 	db := c.Database(dbName(tb.Name()))
 	tb.Cleanup(func() {
+		if os.Getenv("MONGOTEST_KEEP") != "" {
+			tb.Logf("mongotest: keeping database %s", db.Name())
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_ = db.Drop(ctx)

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only when FERRETDB_PPROF names an address
 	"os"
 	"os/signal"
 	"syscall"
@@ -33,6 +35,10 @@ func main() {
 	cfg := embedded.Config{Listen: *listen, SQLiteDir: *sqlite, PostgresURL: *pg}
 	if os.Getenv("FERRETDB_LOG") != "" {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if addr := os.Getenv("FERRETDB_PPROF"); addr != "" {
+		// Profiling FerretDB itself shows where a slow command spends its time.
+		go func() { _ = http.ListenAndServe(addr, nil) }()
 	}
 	srv, err := embedded.Start(ctx, cfg)
 	if err != nil {

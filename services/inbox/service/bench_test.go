@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -45,31 +46,58 @@ type commandCounter struct {
 	total atomic.Int64
 	mu    sync.Mutex
 	by    map[string]int64
+	took  map[string]time.Duration // total time per command name
 }
 
 func (c *commandCounter) monitor() *mevent.CommandMonitor {
+	var watched sync.Map // request id → command name/collection, for commands on the database
 	return &mevent.CommandMonitor{Started: func(_ context.Context, e *mevent.CommandStartedEvent) {
 		if db, _ := c.db.Load().(string); db == "" || e.DatabaseName != db {
 			return
 		}
+		name := e.CommandName
+		if coll, ok := e.Command.Index(0).Value().StringValueOK(); ok && name != "getMore" {
+			name += "/" + coll
+		}
+		watched.Store(e.RequestID, name)
 		c.total.Add(1)
 		c.mu.Lock()
-		c.by[e.CommandName]++
+		c.by[name]++
 		c.mu.Unlock()
+	}, Succeeded: func(_ context.Context, e *mevent.CommandSucceededEvent) {
+		c.finished(&watched, e.RequestID, e.Duration)
+	}, Failed: func(_ context.Context, e *mevent.CommandFailedEvent) {
+		c.finished(&watched, e.RequestID, e.Duration)
 	}}
+}
+
+func (c *commandCounter) finished(watched *sync.Map, id int64, d time.Duration) {
+	name, ok := watched.LoadAndDelete(id)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	c.took[name.(string)] += d
+	c.mu.Unlock()
 }
 
 func (c *commandCounter) reset() {
 	c.total.Store(0)
 	c.mu.Lock()
 	c.by = map[string]int64{}
+	c.took = map[string]time.Duration{}
 	c.mu.Unlock()
 }
 
 func (c *commandCounter) breakdown() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return fmt.Sprint(c.by)
+	var parts []string
+	for name, n := range c.by {
+		parts = append(parts, fmt.Sprintf("%s:%d (%v)", name, n, c.took[name].Round(time.Millisecond)))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
 }
 
 func monitoredClient(b *testing.B, c *commandCounter) *mongo.Client {
@@ -111,7 +139,7 @@ func BenchmarkWebhookIngest(b *testing.B) { benchWebhooks(b, true) }
 func benchWebhooks(b *testing.B, concurrent bool) {
 	n := benchSize(b)
 	rate, customers := envInt("BENCH_RATE", 5000), envInt("BENCH_CUSTOMERS", 500)
-	counter := &commandCounter{by: map[string]int64{}}
+	counter := &commandCounter{by: map[string]int64{}, took: map[string]time.Duration{}}
 	h := newHarnessOn(b, monitoredClient(b, counter), true, func(c *Config) {
 		c.IngestBatch = envInt("BENCH_BATCH", 500)
 		c.IngestLease = 30 * time.Second
@@ -225,7 +253,7 @@ func benchWebhooks(b *testing.B, concurrent bool) {
 func BenchmarkIngestDrain(b *testing.B) {
 	n := benchSize(b)
 	customers := envInt("BENCH_CUSTOMERS", 500)
-	counter := &commandCounter{by: map[string]int64{}}
+	counter := &commandCounter{by: map[string]int64{}, took: map[string]time.Duration{}}
 	h := newHarnessOn(b, monitoredClient(b, counter), true, func(c *Config) { c.IngestBatch = envInt("BENCH_BATCH", 500) })
 	counter.db.Store(h.db.Name())
 	const page, secret = "1691462197845448", "bench-app-secret"
@@ -257,7 +285,7 @@ func BenchmarkIngestDrain(b *testing.B) {
 func BenchmarkBaselineInsertMany(b *testing.B) {
 	n := benchSize(b)
 	batch := envInt("BENCH_BATCH", 500)
-	counter := &commandCounter{by: map[string]int64{}}
+	counter := &commandCounter{by: map[string]int64{}, took: map[string]time.Duration{}}
 	client := monitoredClient(b, counter)
 	db := client.Database(mongotest.DB(b).Name())
 	counter.db.Store(db.Name())

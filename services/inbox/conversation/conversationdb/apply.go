@@ -14,24 +14,18 @@ import (
 // ConversationsOfMessages returns the conversation of each stored message
 // among ids that has one.
 func (s *Store) ConversationsOfMessages(ctx context.Context, ids []string) (map[string]string, error) {
-	out := map[string]string{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	cur, err := s.messages.Find(ctx, idFilter(ids), optsProjection("conversation_id"))
-	if err != nil {
-		return nil, fmt.Errorf("conversations of messages: %w", err)
-	}
-	var docs []struct {
+	type ref struct {
 		ID             string `bson:"_id"`
 		ConversationID string `bson:"conversation_id"`
 	}
-	if err := cur.All(ctx, &docs); err != nil {
+	docs, err := loadByID(ctx, s, s.messages, ids, func(d ref) string { return d.ID }, optsProjection("conversation_id"))
+	if err != nil {
 		return nil, fmt.Errorf("conversations of messages: %w", err)
 	}
-	for _, d := range docs {
+	out := map[string]string{}
+	for id, d := range docs {
 		if d.ConversationID != "" {
-			out[d.ID] = d.ConversationID
+			out[id] = d.ConversationID
 		}
 	}
 	return out, nil
@@ -41,10 +35,12 @@ func (s *Store) ConversationsOfMessages(ctx context.Context, ids []string) (map[
 // reports which of them this writer (token) applied and the messages after
 // the writes. Changes repeated within the batch count as Earlier.
 //
-// Round trips: one read; one insert for the messages the batch creates; for
-// changes to existing messages, the guarded updates (in commands of at most
-// MaxUpdatesPerCommand) and one read back, or with SingleWriter one update per
-// changed message and no read back. Already-seen events cost no write.
+// Round trips: a read of the messages the batch changes without creating
+// them; one insert of the messages it creates (and of placeholders); for the
+// rest, and for creations that found their message stored, a read of those,
+// the guarded updates (in commands of at most MaxUpdatesPerCommand) and one
+// read back, or with SingleWriter one update per changed message and no read
+// back. Already-seen events cost no write.
 func (s *Store) ApplyChanges(ctx context.Context, token string, changes []conversation.Change) (conversation.Applied, error) {
 	res := conversation.Applied{Outcomes: make([]conversation.Outcome, len(changes)), Messages: map[string]conversation.MessageState{}}
 	if len(changes) == 0 {
@@ -59,7 +55,24 @@ func (s *Store) ApplyChanges(ctx context.Context, token string, changes []conver
 			ids = append(ids, c.MessageID)
 		}
 	}
-	docs, err := s.loadMessages(ctx, ids)
+	// A creation is inserted without reading first: a message is new far more
+	// often than not, and on FerretDB every read by key scans the collection.
+	// Only messages the batch does not create are read. A creation whose
+	// message exists after all (a redelivery, or the placeholder of an edit
+	// that came first) fails to insert and is applied as an update below.
+	creates := map[string]bool{}
+	for _, c := range changes {
+		if c.Action == conversation.ActionCreate {
+			creates[c.MessageID] = true
+		}
+	}
+	var toRead []string
+	for _, id := range ids {
+		if !creates[id] {
+			toRead = append(toRead, id)
+		}
+	}
+	docs, err := s.loadMessages(ctx, toRead)
 	if err != nil {
 		return res, err
 	}
@@ -114,7 +127,8 @@ func (s *Store) ApplyChanges(ctx context.Context, token string, changes []conver
 			inserted[d.ID] = true
 			continue
 		}
-		// Lost a creation race: apply this batch's changes as updates instead.
+		// Already there (stored earlier or by a concurrent writer): apply this
+		// batch's changes to it as updates instead.
 		for j, c := range changes {
 			if c.MessageID == d.ID && res.Outcomes[j] == conversation.Mine {
 				res.Outcomes[j] = 0
@@ -245,19 +259,7 @@ func cloneDoc[T any](d T) (T, error) {
 }
 
 func (s *Store) loadMessages(ctx context.Context, ids []string) (map[string]dbMessage, error) {
-	cur, err := s.messages.Find(ctx, idFilter(ids))
-	if err != nil {
-		return nil, fmt.Errorf("load messages: %w", err)
-	}
-	var docs []dbMessage
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("load messages: %w", err)
-	}
-	out := make(map[string]dbMessage, len(docs))
-	for _, d := range docs {
-		out[d.ID] = d
-	}
-	return out, nil
+	return loadByID(ctx, s, s.messages, ids, func(d dbMessage) string { return d.ID })
 }
 
 // changeModels returns the updates of one change to an existing message: the

@@ -273,19 +273,7 @@ func settleWaiting(d *dbConversation, counts []conversation.Count) {
 }
 
 func (s *Store) loadConversations(ctx context.Context, ids []string) (map[string]dbConversation, error) {
-	cur, err := s.conversations.Find(ctx, idFilter(ids))
-	if err != nil {
-		return nil, fmt.Errorf("load conversations: %w", err)
-	}
-	var docs []dbConversation
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("load conversations: %w", err)
-	}
-	out := make(map[string]dbConversation, len(docs))
-	for _, d := range docs {
-		out[d.ID] = d
-	}
-	return out, nil
+	return loadByID(ctx, s, s.conversations, ids, func(d dbConversation) string { return d.ID })
 }
 
 // threadModels refreshes what later messages may know better than the first

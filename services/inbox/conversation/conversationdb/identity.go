@@ -108,17 +108,5 @@ func (s *Store) SeeIdentities(ctx context.Context, token string, sightings []con
 }
 
 func (s *Store) loadIdentities(ctx context.Context, ids []string) (map[string]dbIdentityRecord, error) {
-	cur, err := s.identities.Find(ctx, idFilter(ids))
-	if err != nil {
-		return nil, fmt.Errorf("load identities: %w", err)
-	}
-	var docs []dbIdentityRecord
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("load identities: %w", err)
-	}
-	out := make(map[string]dbIdentityRecord, len(docs))
-	for _, d := range docs {
-		out[d.ID] = d
-	}
-	return out, nil
+	return loadByID(ctx, s, s.identities, ids, func(d dbIdentityRecord) string { return d.ID })
 }

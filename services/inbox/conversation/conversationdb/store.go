@@ -27,6 +27,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/communityinbox/inbox/conversation"
@@ -106,8 +107,24 @@ func New(ctx context.Context, db *mongo.Database, o Options) (*Store, error) {
 // SetClock replaces the store's clock, for tests.
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
-// bulk runs update models in order, in commands of at most maxUpdates.
+// singleConcurrency is how many one-update commands a single writer keeps in
+// flight. FerretDB runs the statements of one command one after another and a
+// command of n updates costs several times n single ones, while independent
+// commands run in parallel on its backend.
+const singleConcurrency = 8
+
+// bulk runs update models in order, in commands of at most maxUpdates. A
+// single writer's models touch one document each, so there they go as
+// concurrent one-update commands instead.
 func (s *Store) bulk(ctx context.Context, c *mongo.Collection, models []mongo.WriteModel) error {
+	if s.single && len(models) > 1 {
+		return eachConcurrently(ctx, models, func(ctx context.Context, m mongo.WriteModel) error {
+			if _, err := c.BulkWrite(ctx, []mongo.WriteModel{m}); err != nil {
+				return fmt.Errorf("%s update: %w", c.Name(), err)
+			}
+			return nil
+		})
+	}
 	for len(models) > 0 {
 		n := min(len(models), s.maxUpdates)
 		if _, err := c.BulkWrite(ctx, models[:n], options.BulkWrite().SetOrdered(true)); err != nil {
@@ -171,6 +188,95 @@ var errUnrecorded = errors.New("conversationdb: change not recorded")
 
 func idFilter(ids []string) bson.D {
 	return bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
+}
+
+// keyLookupMax is the most documents a single writer reads one key per
+// command; more are read with one $in.
+const keyLookupMax = 64
+
+// loadByID reads the documents of c with the given ids into a map by id. On
+// MongoDB one $in does it with the _id index. FerretDB 1.x answers $in by
+// converting every document of the collection and filtering them itself,
+// which grows with the collection, while an {_id} equality is filtered by
+// its backend; so a single writer (the FerretDB mode) reads a few ids with
+// concurrent equalities.
+func loadByID[T any](ctx context.Context, s *Store, c *mongo.Collection, ids []string, id func(T) string, opts ...options.Lister[options.FindOptions]) (map[string]T, error) {
+	out := make(map[string]T, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if !s.single || len(ids) > keyLookupMax {
+		cur, err := c.Find(ctx, idFilter(ids), opts...)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", c.Name(), err)
+		}
+		var docs []T
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, fmt.Errorf("load %s: %w", c.Name(), err)
+		}
+		for _, d := range docs {
+			out[id(d)] = d
+		}
+		return out, nil
+	}
+	var mu sync.Mutex
+	err := eachConcurrently(ctx, ids, func(ctx context.Context, key string) error {
+		cur, err := c.Find(ctx, bson.D{{Key: "_id", Value: key}}, opts...)
+		if err != nil {
+			return fmt.Errorf("load %s: %w", c.Name(), err)
+		}
+		var docs []T
+		if err := cur.All(ctx, &docs); err != nil {
+			return fmt.Errorf("load %s: %w", c.Name(), err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, d := range docs {
+			out[id(d)] = d
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachConcurrently calls f for every item with at most singleConcurrency
+// calls in flight and returns the first error.
+func eachConcurrently[T any](ctx context.Context, items []T, f func(context.Context, T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, singleConcurrency)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := f(ctx, it); err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return ctx.Err()
+	}
 }
 
 // Message returns one message of a workspace.
