@@ -29,8 +29,12 @@ type Change struct {
 	Kind           Kind
 	ConversationID string // "" when the event does not say which thread
 	ExternalID     string
-	At             time.Time // platform time of the event; the receive time when the platform sent none
-	ReceivedAt     time.Time
+	// DeliveryID is the queue delivery that carried the event ("" for polled
+	// events). A create records it on the message, so that a redelivery of
+	// that delivery, and only that, knows the message is its own to recount.
+	DeliveryID string
+	At         time.Time // platform time of the event; the receive time when the platform sent none
+	ReceivedAt time.Time
 
 	// Create.
 	Direction         Direction
@@ -80,6 +84,8 @@ type MessageState struct {
 	Counted bool
 	// Inserted is true when this batch created the message document.
 	Inserted bool
+	// CreatedBy is the delivery whose create event made the message visible.
+	CreatedBy string
 }
 
 // Applied is the result of applying a batch of changes.

@@ -13,6 +13,7 @@ type item struct {
 	ch          channel.Channel
 	ev          webhook.Event
 	receivedAt  time.Time
+	delivery    string // the queue delivery's id; "" for polled events
 	redelivered bool
 }
 
@@ -57,6 +58,7 @@ func toChange(it item, threadID string) (conversation.Change, bool) {
 	}
 	c := conversation.Change{
 		Key:         ev.DedupeKey,
+		DeliveryID:  it.delivery,
 		Action:      action,
 		MessageID:   conversation.MessageID(ch.ID, ev.ExternalID),
 		WorkspaceID: ch.WorkspaceID,

@@ -18,10 +18,14 @@
 // so a retried or redelivered event changes nothing, and tells the Processor
 // which changes this batch applied (its token). A message enters its
 // conversation's counters through a second write, guarded by a record of the
-// counted message that the conversation keeps for an hour: a message this
-// batch creates is stored already marked counted and counted right after; if
-// the worker dies in between, the redelivered batch counts it again and the
-// guard keeps that from counting twice.
+// counted message that the conversation keeps: a message this batch creates
+// is stored already marked counted, with the delivery that created it, and
+// counted right after; if the worker dies in between, the redelivery of that
+// delivery counts it again and the guard keeps that from counting twice. A
+// record is dropped at the conversation's next count once the batch that
+// wrote it is acknowledged (settled) and can never come back, or after an
+// hour; other deliveries of the same event never recount a message, so a
+// busy conversation carries only the records of batches still in flight.
 //
 // Events on the bus follow the store: message.created when this batch counted
 // a message, message.updated when it applied a change to a visible message,

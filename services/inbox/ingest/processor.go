@@ -21,6 +21,7 @@ type Storer interface {
 	ApplyChanges(ctx context.Context, token string, changes []conversation.Change) (conversation.Applied, error)
 	AddToConversations(ctx context.Context, token string, counts []conversation.Count) (conversation.Counted, error)
 	MarkCounted(ctx context.Context, ids []string) error
+	Settle(token string)
 	SeeIdentities(ctx context.Context, token string, s []conversation.Sighting) ([]conversation.IdentityState, error)
 }
 
@@ -35,6 +36,9 @@ type Result struct {
 	Updated    int // other changes this batch applied
 	Duplicates int // events that had been applied before
 	Ignored    int // events and deliveries that carry nothing for the inbox
+	// Token is the batch's writer token; pass it to Settle once the batch's
+	// deliveries are acknowledged.
+	Token string
 }
 
 // IdentitySeen is the data of an event.IdentitySeen event.
@@ -102,7 +106,7 @@ func (p *Processor) Process(ctx context.Context, ds []Delivery) (Result, error) 
 				res.Ignored++
 				continue
 			}
-			items = append(items, item{ch: ch, ev: ev, receivedAt: d.ReceivedAt, redelivered: d.Redelivered})
+			items = append(items, item{ch: ch, ev: ev, receivedAt: d.ReceivedAt, delivery: d.ID, redelivered: d.Redelivered})
 		}
 	}
 	r, err := p.apply(ctx, items)
@@ -119,8 +123,19 @@ func (p *Processor) Ingest(ctx context.Context, ch channel.Channel, events []web
 	for i, ev := range events {
 		items[i] = item{ch: ch, ev: ev, receivedAt: receivedAt}
 	}
-	return p.apply(ctx, items)
+	res, err := p.apply(ctx, items)
+	if err == nil {
+		// Nothing redelivers a poll: a poll is never recounted.
+		p.Settle(res.Token)
+	}
+	return res, err
 }
+
+// Settle tells the store that the batch of token is acknowledged, so its
+// counting records can go (see conversationdb.Store.Settle). Call it only
+// after the batch's deliveries are acknowledged: until then a redelivery may
+// still need them to not count a message twice.
+func (p *Processor) Settle(token string) { p.store.Settle(token) }
 
 func parse(d Delivery) ([]webhook.Event, error) {
 	switch d.Source {
@@ -186,15 +201,18 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 		return res, nil
 	}
 	token := auth.RandomID()[:16]
+	res.Token = token
 	applied, err := p.store.ApplyChanges(ctx, token, changes)
 	if err != nil {
 		return res, err
 	}
 
 	// Count each visible message whose original is in the batch and that this
-	// batch just created, or that is not counted yet, or (on a redelivery) that
-	// a crash may have stored without counting. The conversation's guard makes
-	// counting twice impossible; the outcome says who publishes.
+	// batch just created, or that is not counted yet, or (on a redelivery of
+	// the delivery that created it) that a crash may have stored without
+	// counting. The conversation's guard makes counting twice impossible: the
+	// guard's records live until the batch that wrote them settles, and only
+	// that batch's own deliveries come back; the outcome says who publishes.
 	var counts []conversation.Count
 	var unmarked []string
 	counting := map[string]bool{}
@@ -218,7 +236,8 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 			continue
 		}
 		created := m.Inserted && applied.Outcomes[i] == conversation.Mine
-		if !created && m.Counted && !from[i].redelivered {
+		ownRedelivery := from[i].redelivered && m.CreatedBy != "" && m.CreatedBy == from[i].delivery
+		if !created && m.Counted && !ownRedelivery {
 			continue
 		}
 		counting[c.MessageID] = true

@@ -85,6 +85,7 @@ func (w *Worker) handle(ctx context.Context, ds []Delivery) error {
 	if err := w.queue.Ack(bctx, ds); err != nil {
 		return err
 	}
+	w.proc.Settle(res.Token)
 	w.log.DebugContext(ctx, "ingest: batch stored", "deliveries", len(ds), "created", res.Created,
 		"updated", res.Updated, "duplicates", res.Duplicates, "ignored", res.Ignored)
 	return nil

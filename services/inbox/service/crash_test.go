@@ -161,3 +161,40 @@ func TestCrashedWorkersLoseAndDoubleNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestRetriedEventInARedeliveredBatchIsCountedOnce: a platform retry of an
+// event stored and counted long ago arrives in a batch whose worker dies
+// before acknowledging it. By then the conversation has dropped the counting
+// record of the original (its batch settled), so the redelivered batch must
+// not take the message for one its own first attempt stored uncounted.
+func TestRetriedEventInARedeliveredBatchIsCountedOnce(t *testing.T) {
+	h := newHarness(t, true, func(c *Config) { c.IngestLease = 300 * time.Millisecond })
+	const ws = "ws-retry"
+	api := h.createChannel(ws, "api", nil)
+	ts := func(s int) string { return time.Date(2024, 5, 1, 10, 0, s, 0, time.UTC).Format(time.RFC3339) }
+	first := apiMessage("r1", "", "cust", "first", ts(1))
+	h.postAPI(api, first)
+	h.drain()
+	h.postAPI(api, apiMessage("r2", "", "cust", "second", ts(2)))
+	h.drain() // counts r2 and drops r1's record: r1's batch settled
+
+	h.postAPI(api, first) // the platform retries r1
+	proc, log, ctx := h.svc.Processor(), logging.Discard(), context.Background()
+	dying := ingest.NewWorker(dyingQueue{h.svc.Queue()}, proc, ingest.WorkerOptions{Batch: 10}, log)
+	if _, err := dying.Drain(ctx, 50*time.Millisecond); err == nil {
+		t.Fatal("dying worker acknowledged")
+	}
+	time.Sleep(h.cfg.IngestLease + 100*time.Millisecond)
+	q := inbound.NewRedis(h.rdb, inbound.RedisOptions{Prefix: h.prefix, Lease: h.cfg.IngestLease, Consumer: "process-b"})
+	n, err := ingest.NewWorker(q, proc, ingest.WorkerOptions{Batch: 10}, log).Drain(ctx, 200*time.Millisecond)
+	if err != nil || n != 1 {
+		t.Fatalf("redelivery drained %d deliveries, err %v; want 1", n, err)
+	}
+	cv := h.conversation(ws, api.ID, conversation.KindDM, "cust")
+	if cv.MessageCount != 2 || cv.IncomingCount != 2 {
+		t.Fatalf("conversation counts %d/%d after the retry, want 2/2", cv.MessageCount, cv.IncomingCount)
+	}
+	if n := h.count("messages", nil); n != 2 {
+		t.Fatalf("%d messages, want 2", n)
+	}
+}

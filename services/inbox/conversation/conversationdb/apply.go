@@ -292,6 +292,9 @@ func changeModels(token string, c conversation.Change, now time.Time) []mongo.Wr
 			bson.E{Key: "received_at", Value: c.ReceivedAt},
 			bson.E{Key: "placeholder", Value: false},
 		)
+		if c.DeliveryID != "" {
+			set = append(set, bson.E{Key: "created_by", Value: c.DeliveryID})
+		}
 		// The original's text loses to an edit of the same or a later time.
 		cond = append(cond, update(bson.D{id, {Key: "text_at", Value: notGTE(c.At)}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "text", Value: c.Text}, {Key: "text_at", Value: c.At}}}}))

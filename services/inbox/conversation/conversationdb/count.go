@@ -208,7 +208,7 @@ func (s *Store) countSingle(ctx context.Context, token string, counts []conversa
 			return err
 		}
 		for k, e := range after.Inflight {
-			if now.Sub(e.At) > PruneAfter {
+			if s.stale(e, now) {
 				delete(after.Inflight, k)
 			}
 		}
@@ -393,7 +393,7 @@ func (s *Store) prune(ctx context.Context, docs map[string]dbConversation, ids [
 		d := docs[id]
 		unset := bson.D{}
 		for k, e := range d.Inflight {
-			if now.Sub(e.At) > PruneAfter {
+			if s.stale(e, now) {
 				unset = append(unset, bson.E{Key: "inflight." + k, Value: ""})
 			}
 		}

@@ -46,6 +46,9 @@ func (d *dbMessage) apply(token string, c conversation.Change, now time.Time) bo
 		d.ParentID, d.ParentExternalID = c.ParentID, c.ParentExternalID
 		d.ReplyToID, d.ReplyToExternalID = c.ReplyToID, c.ReplyToExternalID
 		d.PlatformTime, d.ReceivedAt, d.Placeholder = c.At, c.ReceivedAt, false
+		if c.DeliveryID != "" {
+			d.CreatedBy = c.DeliveryID
+		}
 		if d.TextAt.IsZero() || d.TextAt.Before(c.At) {
 			d.Text, d.TextAt = c.Text, c.At
 		}

@@ -91,6 +91,7 @@ type dbMessage struct {
 	Reactions         map[string]dbReaction `bson:"reactions,omitempty"`
 	Placeholder       bool                  `bson:"placeholder"`
 	Counted           bool                  `bson:"counted"`
+	CreatedBy         string                `bson:"created_by,omitempty"`
 	Rev               int64                 `bson:"rev"`
 	Seen              map[string]string     `bson:"seen,omitempty"`
 	CreatedAt         time.Time             `bson:"created_at"`
@@ -193,7 +194,7 @@ func toBusMessage(d dbMessage) conversation.MessageState {
 		}
 	}
 	sort.Slice(m.Reactions, func(i, j int) bool { return m.Reactions[i].UserID < m.Reactions[j].UserID })
-	return conversation.MessageState{Message: m, Counted: d.Counted}
+	return conversation.MessageState{Message: m, Counted: d.Counted, CreatedBy: d.CreatedBy}
 }
 
 func toBusConversation(d dbConversation) conversation.CountState {

@@ -70,6 +70,9 @@ type Store struct {
 	maxUpdates    int
 	single        bool
 	now           func() time.Time
+
+	mu      sync.Mutex
+	settled map[string]time.Time // tokens of batches that can never run again, with when they settled
 }
 
 // New returns a store on db, creating its indexes.
@@ -102,6 +105,44 @@ func New(ctx context.Context, db *mongo.Database, o Options) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// Settle says that the batch that wrote with token is acknowledged and will
+// never be redelivered: its counting records are no longer needed, and the
+// next count into each conversation drops them instead of keeping them for
+// PruneAfter. That keeps a busy conversation's records to the batches still
+// in flight. Settling is per process; records of batches another process
+// wrote, or this one before a restart, fall back to PruneAfter.
+func (s *Store) Settle(token string) {
+	if token == "" {
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.settled == nil {
+		s.settled = map[string]time.Time{}
+	}
+	s.settled[token] = now
+	if len(s.settled)%1024 == 0 {
+		for t, at := range s.settled {
+			if now.Sub(at) > PruneAfter {
+				delete(s.settled, t)
+			}
+		}
+	}
+}
+
+// stale says whether a counting record may go: its batch settled, or it is
+// older than PruneAfter.
+func (s *Store) stale(e dbCounted, now time.Time) bool {
+	if now.Sub(e.At) > PruneAfter {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.settled[e.By]
+	return ok
 }
 
 // SetClock replaces the store's clock, for tests.

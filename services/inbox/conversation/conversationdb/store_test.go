@@ -553,3 +553,78 @@ func TestSingleWriterKeepsOtherWritersFields(t *testing.T) {
 		t.Fatalf("conversation %v", d)
 	}
 }
+
+// TestSettledRecordsAreDropped: a conversation keeps the counting records of
+// batches that may still be redelivered and drops those of settled batches
+// at its next count, so a busy conversation does not grow a record per
+// message for PruneAfter.
+func TestSettledRecordsAreDropped(t *testing.T) {
+	forModes(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		c1 := count("st", "m1", conversation.DirectionIn, 10)
+		c2 := count("st", "m2", conversation.DirectionIn, 20)
+		c3 := count("st", "m3", conversation.DirectionIn, 30)
+		for _, step := range []struct {
+			token string
+			c     conversation.Count
+		}{{"A", c1}, {"B", c2}} {
+			if _, err := s.AddToConversations(ctx, step.token, []conversation.Count{step.c}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Settle("A")
+		r, err := s.AddToConversations(ctx, "C", []conversation.Count{c3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Outcomes[0] != conversation.Mine {
+			t.Fatal("third message not counted")
+		}
+		var d dbConversation
+		if err := s.conversations.FindOne(ctx, map[string]string{"_id": c1.Thread.ID}).Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := d.Inflight[inflightKey(c1.MessageID)]; ok {
+			t.Fatalf("record of settled batch A kept: %+v", d.Inflight)
+		}
+		for _, c := range []conversation.Count{c2, c3} {
+			if _, ok := d.Inflight[inflightKey(c.MessageID)]; !ok {
+				t.Fatalf("record of unsettled %s dropped: %+v", c.MessageID, d.Inflight)
+			}
+		}
+		if d.MessageCount != 3 || d.IncomingCount != 3 {
+			t.Fatalf("counts %d/%d, want 3/3", d.MessageCount, d.IncomingCount)
+		}
+	})
+}
+
+// TestCreatedByIsTheCreatingDelivery: the delivery of a message's create
+// event is recorded whether the create inserts the message or fills in the
+// placeholder an earlier edit left, and later deliveries do not change it.
+func TestCreatedByIsTheCreatingDelivery(t *testing.T) {
+	forModes(t, func(t *testing.T, s *Store) {
+		fresh := create("cb", "x1", "hello", 10, conversation.DirectionIn)
+		fresh.DeliveryID = "d-1"
+		res := apply(t, s, "A", fresh)
+		if got := res.Messages[fresh.MessageID].CreatedBy; got != "d-1" {
+			t.Fatalf("inserted message created_by %q, want d-1", got)
+		}
+
+		e := edit("cb", "x2", "edited first", 30)
+		e.DeliveryID = "d-2"
+		apply(t, s, "B", e)
+		late := create("cb", "x2", "original", 20, conversation.DirectionIn)
+		late.DeliveryID = "d-3"
+		res = apply(t, s, "C", late)
+		if got := res.Messages[late.MessageID].CreatedBy; got != "d-3" {
+			t.Fatalf("placeholder filled by create: created_by %q, want d-3", got)
+		}
+
+		again := fresh
+		again.DeliveryID = "d-4"
+		res = apply(t, s, "D", again)
+		if res.Outcomes[0] != conversation.Earlier || res.Messages[fresh.MessageID].CreatedBy != "d-1" {
+			t.Fatalf("retried create: outcome %v created_by %q", res.Outcomes[0], res.Messages[fresh.MessageID].CreatedBy)
+		}
+	})
+}
