@@ -62,6 +62,7 @@ func newEnvOn(t testing.TB, db *mongo.Database) *env {
 	in := &boot.Infra{Log: logging.Discard(), Mongo: db.Client(), DB: db, Bus: bus, Tokens: tokens}
 	cfg := Config{PublicURL: "https://crm.example.test", LeaseTTL: 30 * time.Second, LeaseLinger: 50 * time.Millisecond, WebhookBodyLimit: 1 << 20}
 	cfg.BodyLimit = "1M"
+	cfg.JWTSecret = "test-secret-0123456789abcdef"
 	clk := &testClock{t: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)}
 	svc, err := NewWith(context.Background(), cfg, in, Options{Now: clk.Now})
 	if err != nil {

@@ -79,7 +79,22 @@ func NewWith(ctx context.Context, cfg Config, in *boot.Infra, o Options) (*Servi
 	params.src = s.Settings
 	s.Contacts = contact.New(store.NewContacts(in.DB), s.Ledger, in.Bus, in.Log, now)
 	n.contacts = s.Contacts
-	s.Orders = order.New(s.Contacts, s.Ledger, s.Settings, store.NewIntegrations(in.DB), cfg.PublicURL)
+	box, err := boot.SecretBox(cfg.Base, in.Log)
+	if err != nil {
+		return nil, err
+	}
+	integrations := store.NewIntegrations(in.DB, box)
+	sealed, err := integrations.Reseal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if sealed.Resealed > 0 {
+		in.Log.InfoContext(ctx, "crm: integration secrets resealed", "count", sealed.Resealed)
+	}
+	if sealed.Unreadable > 0 {
+		in.Log.WarnContext(ctx, "crm: integration secrets unreadable with the configured keys", "count", sealed.Unreadable)
+	}
+	s.Orders = order.New(s.Contacts, s.Ledger, s.Settings, integrations, cfg.PublicURL)
 	s.Segments = segment.New(store.NewSegments(in.DB), s.Contacts, now)
 
 	e, _ := web.New(in.Log, web.Options{Service: "crm", BodyLimit: cfg.BodyLimit, Checks: in.Checks()})

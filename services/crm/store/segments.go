@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/communityinbox/crm/contact"
@@ -10,6 +11,7 @@ import (
 	"github.com/communityinbox/crm/segment"
 	"github.com/communityinbox/shared/apperr"
 	"github.com/communityinbox/shared/mongox"
+	"github.com/communityinbox/shared/secretbox"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -92,13 +94,20 @@ func (s *Segments) Delete(ctx context.Context, ws, id string) error {
 	return nil
 }
 
-// Integrations implements order.IntegrationStore.
-type Integrations struct{ col, deliveries *mongo.Collection }
-
-// NewIntegrations returns the integration store on db.
-func NewIntegrations(db *mongo.Database) *Integrations {
-	return &Integrations{col: db.Collection(colIntegrations), deliveries: db.Collection(colDeliveries)}
+// Integrations implements order.IntegrationStore. The Shopify secret is
+// stored sealed with box, bound to its workspace, integration and field.
+type Integrations struct {
+	col, deliveries *mongo.Collection
+	box             *secretbox.Box
 }
+
+// NewIntegrations returns the integration store on db sealing secrets with box.
+func NewIntegrations(db *mongo.Database, box *secretbox.Box) *Integrations {
+	return &Integrations{col: db.Collection(colIntegrations), deliveries: db.Collection(colDeliveries), box: box}
+}
+
+// secretField names the sealed field in its additional data.
+const secretField = "secret"
 
 type integrationDoc struct {
 	ID         string    `bson:"_id"`
@@ -110,12 +119,89 @@ type integrationDoc struct {
 
 // CreateIntegration implements order.IntegrationStore.
 func (s *Integrations) CreateIntegration(ctx context.Context, in order.Integration) error {
-	_, err := s.col.InsertOne(ctx, integrationDoc{ID: in.ID, WS: in.WorkspaceID, ShopDomain: in.ShopDomain, Secret: in.Secret, CreatedAt: in.CreatedAt})
+	sealed, err := s.box.Seal(in.Secret, in.WorkspaceID, in.ID, secretField)
+	if err != nil {
+		return fmt.Errorf("create integration: %w", err)
+	}
+	_, err = s.col.InsertOne(ctx, integrationDoc{ID: in.ID, WS: in.WorkspaceID, ShopDomain: in.ShopDomain, Secret: sealed, CreatedAt: in.CreatedAt})
 	return mongox.Translate(err, "create integration", "integration")
 }
 
-func toIntegration(d integrationDoc) order.Integration {
-	return order.Integration{ID: d.ID, WorkspaceID: d.WS, ShopDomain: d.ShopDomain, Secret: d.Secret, CreatedAt: d.CreatedAt.UTC()}
+// toIntegration opens d's secret. A secret stored in plain text (before
+// encryption) or under an old key is sealed again here too, so that one
+// written by an instance still running older code after this one's Reseal
+// does not stay in the clear; failing that only leaves it to the next read
+// or start.
+func (s *Integrations) toIntegration(ctx context.Context, d integrationDoc) (order.Integration, error) {
+	secret, stale, err := s.box.Open(d.Secret, d.WS, d.ID, secretField)
+	if err != nil {
+		return order.Integration{}, fmt.Errorf("integration %s: %w", d.ID, err)
+	}
+	if stale {
+		_, _ = s.reseal(ctx, d, secret)
+	}
+	return order.Integration{ID: d.ID, WorkspaceID: d.WS, ShopDomain: d.ShopDomain, Secret: secret, CreatedAt: d.CreatedAt.UTC()}, nil
+}
+
+// reseal stores secret, the opened secret of d, sealed under the current
+// key. The update applies only while the stored value is still d's, so it
+// never overwrites a concurrent change; done reports that it applied.
+func (s *Integrations) reseal(ctx context.Context, d integrationDoc, secret string) (done bool, err error) {
+	sealed, err := s.box.Seal(secret, d.WS, d.ID, secretField)
+	if err != nil {
+		return false, fmt.Errorf("reseal integration %s: %w", d.ID, err)
+	}
+	res, err := s.col.UpdateOne(ctx, bson.M{"_id": d.ID, "ws": d.WS, "secret": d.Secret}, bson.M{"$set": bson.M{"secret": sealed}})
+	if err != nil {
+		return false, mongox.Translate(err, "reseal integration", "integration")
+	}
+	return res.MatchedCount > 0, nil
+}
+
+// ResealStats counts what Reseal did.
+type ResealStats struct {
+	Resealed   int // written again under the current key
+	Unreadable int // left alone: sealed with a key the box lacks, or tampered with
+}
+
+// Reseal seals again under the current key every integration secret stored
+// in plain text (before encryption) or under an old key. Integrations are
+// never rewritten otherwise, so this, run at start, is what encrypts secrets
+// stored before encryption and finishes a key rotation. Unreadable secrets
+// are counted and skipped: reading them fails loudly anyway, and one of them
+// must not stop the service.
+func (s *Integrations) Reseal(ctx context.Context) (ResealStats, error) {
+	var st ResealStats
+	cur, err := s.col.Find(ctx, bson.M{})
+	if err != nil {
+		return st, fmt.Errorf("reseal integrations: %w", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d integrationDoc
+		if err := cur.Decode(&d); err != nil {
+			return st, fmt.Errorf("reseal integrations: %w", err)
+		}
+		secret, stale, err := s.box.Open(d.Secret, d.WS, d.ID, secretField)
+		if err != nil {
+			st.Unreadable++
+			continue
+		}
+		if !stale {
+			continue
+		}
+		done, err := s.reseal(ctx, d, secret)
+		if err != nil {
+			return st, err
+		}
+		if done {
+			st.Resealed++
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return st, fmt.Errorf("reseal integrations: %w", err)
+	}
+	return st, nil
 }
 
 // Integration implements order.IntegrationStore.
@@ -124,7 +210,7 @@ func (s *Integrations) Integration(ctx context.Context, id string) (order.Integr
 	if err := s.col.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
 		return order.Integration{}, mongox.Translate(err, "get integration", "integration")
 	}
-	return toIntegration(d), nil
+	return s.toIntegration(ctx, d)
 }
 
 // Integrations implements order.IntegrationStore.
@@ -139,7 +225,10 @@ func (s *Integrations) Integrations(ctx context.Context, ws string) ([]order.Int
 	}
 	out := make([]order.Integration, len(docs))
 	for i, d := range docs {
-		out[i] = toIntegration(d)
+		var err error
+		if out[i], err = s.toIntegration(ctx, d); err != nil {
+			return nil, fmt.Errorf("list integrations: %w", err)
+		}
 	}
 	return out, nil
 }

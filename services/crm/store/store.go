@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/communityinbox/shared/mongox"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 )
@@ -63,8 +64,10 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 		for _, k := range keys {
 			models = append(models, mongo.IndexModel{Keys: k})
 		}
-		if _, err := db.Collection(col).Indexes().CreateMany(ctx, models); err != nil {
-			return fmt.Errorf("indexes %s: %w", col, err)
+		// One index per command: FerretDB 1.24 fails a createIndexes naming
+		// several indexes when some exist, as they do at every restart.
+		if err := mongox.EnsureIndexes(ctx, db.Collection(col), models...); err != nil {
+			return fmt.Errorf("ensure indexes: %w", err)
 		}
 	}
 	return nil
