@@ -49,6 +49,40 @@ type IdentitySeen struct {
 	Name           string `json:"name,omitempty"`
 	ChannelID      string `json:"channel_id"`
 	ConversationID string `json:"conversation_id"`
+	// Email is the identity's email address; none of the platforms the inbox
+	// parses gives one yet.
+	Email string `json:"email,omitempty"`
+	// Phone is the identity's phone number in E.164 (see phoneOf).
+	Phone string `json:"phone,omitempty"`
+}
+
+// phoneOf returns the phone number an identity is, in E.164 ("+" and the
+// digits, as the CRM keys phones): a WhatsApp user id that is a wa_id, the
+// international number without "+". Other identities, and WhatsApp's
+// business-scoped user ids, have none.
+func phoneOf(platform, userID string) string {
+	if platform != string(webhook.WhatsApp) || len(userID) < 6 || len(userID) > 15 {
+		return ""
+	}
+	for _, r := range userID {
+		if r < '0' || r > '9' {
+			return ""
+		}
+	}
+	return "+" + userID
+}
+
+// MessageData is the data of message.created and message.updated events:
+// the message, and what its platform said about it that the inbox does not
+// store. The flags are set on the event of the message's original only.
+type MessageData struct {
+	conversation.Message
+	// Mention is true when the author mentioned the account to their own
+	// audience (an Instagram story mention, a tweet naming the account).
+	Mention bool `json:"mention,omitempty"`
+	// Share is true when the author shared the account's post with their
+	// own audience (a quote of the account's tweet).
+	Share bool `json:"share,omitempty"`
 }
 
 // Processor parses deliveries, stores their events exactly once and publishes
@@ -255,7 +289,13 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 
 	// Publish, then mark: a crash in between recounts nothing (the
 	// conversation remembers) and the redelivery republishes.
-	events, err := changeEvents(changes, applied, counts, counted, recovery)
+	said := map[string]webhook.Event{} // the originals, for what the store does not keep
+	for i, c := range changes {
+		if c.Action == conversation.ActionCreate {
+			said[c.MessageID] = from[i].ev
+		}
+	}
+	events, err := changeEvents(changes, applied, counts, counted, recovery, said)
 	if err != nil {
 		return res, err
 	}
@@ -279,9 +319,10 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 // message.created for the messages this batch counted, message.updated for
 // visible messages it changed otherwise, conversation.updated for the
 // conversations it counted into. A redelivered batch republishes what it
-// touches, since its first attempt may have died before publishing.
+// touches, since its first attempt may have died before publishing. said
+// holds the platform events of the originals in the batch, by message id.
 func changeEvents(changes []conversation.Change, applied conversation.Applied, counts []conversation.Count,
-	counted conversation.Counted, recovery map[string]bool) ([]event.Event, error) {
+	counted conversation.Counted, recovery map[string]bool, said map[string]webhook.Event) ([]event.Event, error) {
 	created := map[string]bool{}
 	othersCreated := map[string]bool{} // counted by a concurrent writer, which publishes it
 	convs := map[string]conversation.Conversation{}
@@ -315,7 +356,11 @@ func changeEvents(changes []conversation.Change, applied conversation.Applied, c
 			continue
 		}
 		done[m.ID] = true
-		e, err := event.New(m.WorkspaceID, event.StreamInbox, typ, m)
+		data := MessageData{Message: m}
+		if ev, ok := said[m.ID]; ok {
+			data.Mention, data.Share = ev.Mention, ev.Share
+		}
+		e, err := event.New(m.WorkspaceID, event.StreamInbox, typ, data)
 		if err != nil {
 			return nil, err
 		}
@@ -360,7 +405,7 @@ func (p *Processor) identities(ctx context.Context, token string, changes []conv
 		}
 		e, err := event.New(st.WorkspaceID, event.StreamSystem, event.IdentitySeen, IdentitySeen{
 			Platform: st.Platform, UserID: st.UserID, Handle: st.Handle, Name: st.Name,
-			ChannelID: st.ChannelID, ConversationID: st.ConversationID})
+			ChannelID: st.ChannelID, ConversationID: st.ConversationID, Phone: phoneOf(st.Platform, st.UserID)})
 		if err != nil {
 			return nil, err
 		}

@@ -62,6 +62,9 @@ const (
 	AttachmentFile     = "file"
 	AttachmentSticker  = "sticker"
 	AttachmentLocation = "location" // URL is a geo: URI (RFC 5870)
+	// AttachmentStoryMention is Instagram's own type for a story that tags
+	// the account; the event is a Mention.
+	AttachmentStoryMention = "story_mention"
 )
 
 // Status states reported for outbound messages.
@@ -146,6 +149,13 @@ type Event struct {
 	Status      *Status
 	Timestamp   time.Time // platform time in UTC; zero when the platform sent none
 	DedupeKey   string
+	// Mention is set on a new message in which the author mentions our
+	// account to their own audience: an Instagram story mention, a tweet
+	// naming the account that is not a reply to it.
+	Mention bool
+	// Share is set on a new message that shares our account's post with the
+	// author's audience: a quote of the account's tweet.
+	Share bool
 }
 
 // keyEscaper keeps DedupeKey parts unambiguous: ids such as Messenger mids contain colons.

@@ -113,5 +113,8 @@ func checkInvariants(t testing.TB, events []Event, platforms ...Platform) {
 		if ev.Kind == KindComment && ev.ParentID != "" && ev.Post != nil && ev.ParentID == ev.Post.ID {
 			t.Errorf("event %d: ParentID is the post id %q", i, ev.ParentID)
 		}
+		if (ev.Mention || ev.Share) && (ev.Action != ActionMessage || ev.Echo) {
+			t.Errorf("event %d: Mention %v Share %v on a %q event (echo %v)", i, ev.Mention, ev.Share, ev.Action, ev.Echo)
+		}
 	}
 }

@@ -105,6 +105,11 @@ func messagingEvents(p Platform, account string, entryTime time.Time, m metaMess
 			ev.Action = ActionMessage
 			ev.Text = msg.Text
 			ev.Attachments = metaAttachments(msg.Attachments)
+			for _, a := range ev.Attachments {
+				// Instagram delivers a story that tags the account as a DM
+				// with this attachment; the story itself is public.
+				ev.Mention = ev.Mention || (a.Type == AttachmentStoryMention && !ev.Echo)
+			}
 			if r := msg.ReplyTo; r != nil {
 				ev.ReplyTo = r.Mid
 				if r.Story != nil {

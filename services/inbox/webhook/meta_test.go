@@ -280,6 +280,7 @@ func TestParseMetaMessagingEdgeCases(t *testing.T) {
 	story, reply, react, unreact, del := base, base, base, base, base
 	story.Action, story.ExternalID = ActionMessage, "m-story"
 	story.Attachments = []Attachment{{Type: "story_mention", URL: "https://cdn.test/story.mp4"}}
+	story.Mention = true
 	story.Timestamp = utc(2023, 11, 14, 22, 13, 20, 1)
 	story.DedupeKey = "instagram:17841400000000001:message:m-story"
 	reply.Action, reply.ExternalID, reply.Text, reply.ReplyTo = ActionMessage, "m-reply", "about this", "m-earlier"

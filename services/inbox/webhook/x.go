@@ -44,16 +44,35 @@ type xTweet struct {
 	User                 xUser  `json:"user"`
 	ExtendedTweet        *struct {
 		FullText         string     `json:"full_text"`
+		Entities         *xEntities `json:"entities"`
 		ExtendedEntities *xEntities `json:"extended_entities"`
 	} `json:"extended_tweet"`
+	Entities         *xEntities      `json:"entities"`
 	ExtendedEntities *xEntities      `json:"extended_entities"`
 	RetweetedStatus  json.RawMessage `json:"retweeted_status"`
-	TimestampMs      flexInt         `json:"timestamp_ms"`
-	CreatedAt        string          `json:"created_at"`
+	QuotedStatus     *struct {
+		User xUser `json:"user"`
+	} `json:"quoted_status"`
+	TimestampMs flexInt `json:"timestamp_ms"`
+	CreatedAt   string  `json:"created_at"`
 }
 
 type xEntities struct {
-	Media []xMedia `json:"media"`
+	Media        []xMedia `json:"media"`
+	UserMentions []xUser  `json:"user_mentions"`
+}
+
+// mentions reports whether the entities name the user id.
+func (e *xEntities) mentions(id string) bool {
+	if e == nil || id == "" {
+		return false
+	}
+	for _, u := range e.UserMentions {
+		if u.id() == id {
+			return true
+		}
+	}
+	return false
 }
 
 type xMedia struct {
@@ -212,6 +231,12 @@ func xTweetEvent(account string, t xTweet) (Event, bool) {
 			ev.Attachments = append(ev.Attachments, xAttachment(m))
 		}
 	}
+	// A reply to the account names it only because replies do; a tweet that
+	// names it otherwise shows the account to the author's followers.
+	if !ev.Echo && t.InReplyToUserIDStr != account {
+		ev.Mention = t.Entities.mentions(account) || (t.ExtendedTweet != nil && t.ExtendedTweet.Entities.mentions(account))
+	}
+	ev.Share = !ev.Echo && t.QuotedStatus != nil && t.QuotedStatus.User.id() == account
 	ev.Timestamp = unixMillis(t.TimestampMs)
 	if ev.Timestamp.IsZero() {
 		if ts, err := time.Parse(time.RubyDate, t.CreatedAt); err == nil {

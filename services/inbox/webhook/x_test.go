@@ -24,6 +24,7 @@ func TestParseXFixtures(t *testing.T) {
 			Text:       "@Learn_Awesome Save this",
 			Timestamp:  utc(2020, 11, 28, 5, 30, 3, 440),
 			DedupeKey:  "x:1114259648326987776:message:1332557345071644672",
+			Mention:    true, // names the account in a reply to someone else
 		}}},
 		{"x/direct_message_events.json", []Event{{
 			Platform: X, AccountID: "4337869213", Action: ActionMessage, Kind: KindDM,
@@ -125,4 +126,37 @@ func TestParseXMalformed(t *testing.T) {
 	if err != nil || len(evs) != 0 {
 		t.Errorf("favorite only: got %v, %v; want nothing", evs, err)
 	}
+}
+
+// TestParseXMentionAndShare pins which tweets reach the author's audience
+// with our account in them: a tweet naming the account (in entities or, for
+// long tweets, extended_tweet.entities) unless it replies to the account, and
+// a quote of the account's tweet. The account's own tweets are neither.
+func TestParseXMentionAndShare(t *testing.T) {
+	body := `{"for_user_id":"100","tweet_create_events":[
+		{"id_str":"1","text":"love @brand","user":{"id_str":"300"},"entities":{"user_mentions":[{"id_str":"100","screen_name":"brand"}]}},
+		{"id_str":"2","text":"@brand thanks","in_reply_to_status_id_str":"50","in_reply_to_user_id_str":"100","user":{"id_str":"300"},
+		 "entities":{"user_mentions":[{"id_str":"100","screen_name":"brand"}]}},
+		{"id_str":"3","text":"long…","truncated":true,"user":{"id_str":"300"},"entities":{"user_mentions":[]},
+		 "extended_tweet":{"full_text":"long text naming @brand","entities":{"user_mentions":[{"id":100,"screen_name":"brand"}]}}},
+		{"id_str":"4","text":"look at this","user":{"id_str":"300"},"is_quote_status":true,"quoted_status":{"id_str":"60","user":{"id_str":"100"}}},
+		{"id_str":"5","text":"look at that","user":{"id_str":"300"},"quoted_status":{"id_str":"61","user":{"id_str":"999"}},
+		 "entities":{"user_mentions":[{"id_str":"999"}]}},
+		{"id_str":"6","text":"we are @brand","user":{"id_str":"100"},"entities":{"user_mentions":[{"id_str":"100"}]},
+		 "quoted_status":{"user":{"id_str":"100"}}}
+	]}`
+	got, err := ParseX([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]bool{"1": {true, false}, "2": {false, false}, "3": {true, false}, "4": {false, true}, "5": {false, false}, "6": {false, false}}
+	if len(got) != len(want) {
+		t.Fatalf("%d events, want %d", len(got), len(want))
+	}
+	for _, ev := range got {
+		if w := want[ev.ExternalID]; ev.Mention != w[0] || ev.Share != w[1] {
+			t.Errorf("tweet %s: mention %v share %v, want %v %v", ev.ExternalID, ev.Mention, ev.Share, w[0], w[1])
+		}
+	}
+	checkInvariants(t, got, X)
 }
