@@ -73,7 +73,8 @@ func One() Rate { return Rate{r: big.NewRat(1, 1)} }
 // refuses floats with exponents, zero, negatives and absurd sizes.
 func ParseRate(s string) (Rate, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 40 || strings.ContainsAny(s, "eE+-_ ") {
+	// 41 characters hold any rate String renders: two 64-bit terms and a slash.
+	if s == "" || len(s) > 41 || strings.ContainsAny(s, "eE+-_ ") {
 		return Rate{}, fmt.Errorf("rate %q: want a positive decimal like \"1.08\" or a fraction like \"27/25\"", s)
 	}
 	r, ok := new(big.Rat).SetString(s)
