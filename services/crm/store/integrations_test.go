@@ -145,4 +145,3 @@ func TestResealSealsLegacyAndOldKeySecrets(t *testing.T) {
 		t.Fatalf("second reseal: %+v %v", st, err)
 	}
 }
-
