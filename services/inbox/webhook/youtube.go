@@ -135,6 +135,11 @@ func ytCommentEvents(account, threadVideo string, c ytComment, parent string, an
 	if post.ID == "" {
 		return nil
 	}
+	if parent == post.ID || parent == c.ID {
+		// A reply to the post itself, or to itself, is a top-level comment:
+		// the reply tree must never loop back to its root.
+		parent = ""
+	}
 	author := ytAuthor(c)
 	text := c.Snippet.TextOriginal
 	if text == "" {
