@@ -6,7 +6,9 @@ set -euo pipefail
 want=(redis-server)
 case "${1:-test}" in
   test)  command -v chromium >/dev/null 2>&1 || want+=(chromium) ;;
-  bench) command -v pg_ctlcluster >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/postgres ] || want+=(postgresql) ;;
+  # The server binary, not pg_ctlcluster: postgresql-common (and so
+  # pg_ctlcluster) also comes with the client alone.
+  bench) compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || want+=(postgresql) ;;
 esac
 missing=()
 for p in "${want[@]}"; do
