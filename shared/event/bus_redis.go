@@ -107,6 +107,87 @@ func (b *RedisBus) Publish(ctx context.Context, e Event) (Event, error) {
 	return e, nil
 }
 
+// publishChunk bounds the events one PublishAll pipeline carries.
+const publishChunk = 256
+
+// PublishAll publishes es in order, as Publish would one by one, with one
+// round trip per chunk of events instead of one per event: each event is
+// still numbered, retained and broadcast by its own atomic script run. On an
+// error the events before the failing one are published and are returned.
+func (b *RedisBus) PublishAll(ctx context.Context, es []Event) ([]Event, error) {
+	out := make([]Event, 0, len(es))
+	for len(es) > 0 {
+		if b.isClosed() {
+			return out, ErrClosed
+		}
+		chunk := es[:min(len(es), publishChunk)]
+		done, err := b.publishPipelined(ctx, chunk)
+		out = append(out, done...)
+		if err != nil {
+			return out, err
+		}
+		es = es[len(chunk):]
+	}
+	return out, nil
+}
+
+// publishPipelined runs the publish script for es in one pipeline and returns
+// the events published, in order, up to the first failure. A script cache
+// emptied by a Redis restart answers NOSCRIPT: the script is loaded again and
+// the rest goes once more.
+func (b *RedisBus) publishPipelined(ctx context.Context, es []Event) ([]Event, error) {
+	out := make([]Event, 0, len(es))
+	for reloaded := false; len(es) > 0; {
+		pipe := b.rdb.Pipeline()
+		cmds := make([]redis.Cmder, len(es))
+		stamped := make([]Event, len(es))
+		for i, e := range es {
+			stamp(&e)
+			e.Seq, e.ConversationSeq = 0, 0
+			raw, err := json.Marshal(e)
+			if err != nil {
+				return out, fmt.Errorf("publish: %w", err)
+			}
+			stamped[i] = e
+			if e.Stream == StreamPresence {
+				cmds[i] = pipe.Publish(ctx, b.channel(), "0 0 "+string(raw))
+				continue
+			}
+			keys := []string{b.seqKey(e.WorkspaceID, e.Stream), b.convKey(e.WorkspaceID, e.ConversationID),
+				b.histKey(e.WorkspaceID, e.Stream), b.logKey(), b.channel()}
+			cmds[i] = pipe.EvalSha(ctx, publishScript.Hash(), keys, raw, e.ConversationID, b.histLen, b.logLen)
+		}
+		_, _ = pipe.Exec(ctx) // each command's own error is read below
+		for i, c := range cmds {
+			err := c.Err()
+			if err != nil && !reloaded && redis.HasErrorPrefix(err, "NOSCRIPT") {
+				if err := publishScript.Load(ctx, b.rdb).Err(); err != nil {
+					return out, fmt.Errorf("publish: load script: %w", err)
+				}
+				reloaded = true
+				es = es[i:]
+				break
+			}
+			if err != nil {
+				return out, fmt.Errorf("publish: %w", err)
+			}
+			e := stamped[i]
+			if sc, ok := c.(*redis.Cmd); ok {
+				res, err := sc.Int64Slice()
+				if err != nil || len(res) != 2 {
+					return out, fmt.Errorf("publish: unexpected reply %v: %w", sc.Val(), err)
+				}
+				e.Seq, e.ConversationSeq = res[0], res[1]
+			}
+			out = append(out, e)
+			if i == len(cmds)-1 {
+				es = nil
+			}
+		}
+	}
+	return out, nil
+}
+
 // Subscribe calls fn for each live event, from one goroutine, until cancelled.
 func (b *RedisBus) Subscribe(ctx context.Context, fn func(Event)) (func(), error) {
 	if b.isClosed() {

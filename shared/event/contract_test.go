@@ -37,6 +37,7 @@ func runContract(t *testing.T, f factory) {
 	t.Run("last seq and presence", func(t *testing.T) { testLastSeqPresence(t, f) })
 	t.Run("consume groups", func(t *testing.T) { testConsume(t, f) })
 	t.Run("consume redelivers on error", func(t *testing.T) { testRedeliver(t, f) })
+	t.Run("publish all", func(t *testing.T) { testPublishAll(t, f) })
 }
 
 func mustPublish(t *testing.T, b Bus, ws, stream, conv, typ string) Event {
@@ -67,6 +68,85 @@ func testNumbering(t *testing.T, f factory) {
 	}
 	if e1.ID == "" || e1.ID == e2.ID || e1.Time.IsZero() {
 		t.Fatalf("ids/time not stamped: %+v", e1)
+	}
+}
+
+// testPublishAll: a batch is numbered, delivered and retained exactly as the
+// same events published one by one, interleaved with single publishes, across
+// more events than one pipeline carries.
+func testPublishAll(t *testing.T, f factory) {
+	a, b := f(t, 1000)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var live []Event
+	cancel, err := b.Subscribe(ctx, func(e Event) {
+		mu.Lock()
+		live = append(live, e)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	mustPublish(t, a, "w1", StreamInbox, "c1", "single")
+	var batch []Event
+	for i := range 600 {
+		e, err := New([]string{"w1", "w2"}[i%2], StreamInbox, fmt.Sprintf("b%d", i), map[string]int{"i": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.ConversationID = []string{"c1", "c2", ""}[i%3]
+		batch = append(batch, e)
+	}
+	presence := Event{Type: Presence, WorkspaceID: "w1", Stream: StreamPresence, Data: []byte(`{}`)}
+	batch = append(batch[:300], append([]Event{presence}, batch[300:]...)...)
+	out, err := PublishAll(ctx, a, batch)
+	if err != nil || len(out) != len(batch) {
+		t.Fatalf("published %d of %d: %v", len(out), len(batch), err)
+	}
+	after := mustPublish(t, b, "w1", StreamInbox, "c1", "single")
+	seq := map[string]int64{"w1": 1, "w2": 0}
+	cseq := map[string]int64{"w1/c1": 1}
+	for i, e := range out {
+		if e.Type != batch[i].Type || e.ID == "" || e.Time.IsZero() {
+			t.Fatalf("event %d: %+v", i, e)
+		}
+		if e.Stream == StreamPresence {
+			if e.Seq != 0 {
+				t.Fatalf("presence numbered: %+v", e)
+			}
+			continue
+		}
+		seq[e.WorkspaceID]++
+		var wantC int64
+		if e.ConversationID != "" {
+			k := e.WorkspaceID + "/" + e.ConversationID
+			cseq[k]++
+			wantC = cseq[k]
+		}
+		if e.Seq != seq[e.WorkspaceID] || e.ConversationSeq != wantC {
+			t.Fatalf("event %d (%s): seq %d/%d, want %d/%d", i, e.Type, e.Seq, e.ConversationSeq, seq[e.WorkspaceID], wantC)
+		}
+	}
+	if after.Seq != seq["w1"]+1 || after.ConversationSeq != cseq["w1/c1"]+1 {
+		t.Fatalf("single publish after the batch: %d/%d", after.Seq, after.ConversationSeq)
+	}
+	h, err := a.History(ctx, "w2", StreamInbox, 0, 1000)
+	if err != nil || int64(len(h)) != seq["w2"] || h[0].Type != "b1" || h[len(h)-1].Type != "b599" {
+		t.Fatalf("history of w2: %d events, %v", len(h), err)
+	}
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(live) == len(batch)+2 })
+	mu.Lock()
+	defer mu.Unlock()
+	last := map[string]int64{}
+	for _, e := range live {
+		if e.Stream == StreamPresence {
+			continue
+		}
+		if e.Seq != last[e.WorkspaceID]+1 {
+			t.Fatalf("live %s of %s: seq %d after %d", e.Type, e.WorkspaceID, e.Seq, last[e.WorkspaceID])
+		}
+		last[e.WorkspaceID] = e.Seq
 	}
 }
 
@@ -225,6 +305,27 @@ func TestRedisBusSurvivesRestart(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("subscriber silent after Redis restart")
 		}
+	}
+}
+
+// TestRedisPublishAllReloadsFlushedScript: after SCRIPT FLUSH (what a Redis
+// restart does to the script cache) a batch still publishes every event once.
+func TestRedisPublishAllReloadsFlushedScript(t *testing.T) {
+	c, prefix := redistest.Client(t)
+	bus := NewRedisBus(c, RedisOptions{Prefix: prefix})
+	ctx := context.Background()
+	es := []Event{{Type: "a", WorkspaceID: "w", Stream: StreamInbox}, {Type: "b", WorkspaceID: "w", Stream: StreamInbox}}
+	for round := range 2 {
+		if err := c.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		out, err := bus.PublishAll(ctx, es)
+		if err != nil || len(out) != 2 || out[0].Seq != int64(2*round+1) || out[1].Seq != int64(2*round+2) {
+			t.Fatalf("round %d: %+v %v", round, out, err)
+		}
+	}
+	if last, err := bus.LastSeq(ctx, "w", StreamInbox); err != nil || last != 4 {
+		t.Fatalf("last seq %d %v", last, err)
 	}
 }
 

@@ -93,3 +93,26 @@ type Bus interface {
 	Consume(ctx context.Context, group string, fn func(context.Context, Event) error) error
 	Close() error
 }
+
+// BatchPublisher is a Bus that publishes many events in fewer round trips.
+type BatchPublisher interface {
+	PublishAll(ctx context.Context, es []Event) ([]Event, error)
+}
+
+// PublishAll publishes es on bus in order, with the guarantees of Publish for
+// each event, in batches where the bus can (BatchPublisher). On an error the
+// events before the failing one are published and are returned.
+func PublishAll(ctx context.Context, bus Bus, es []Event) ([]Event, error) {
+	if bp, ok := bus.(BatchPublisher); ok {
+		return bp.PublishAll(ctx, es)
+	}
+	out := make([]Event, 0, len(es))
+	for _, e := range es {
+		p, err := bus.Publish(ctx, e)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -304,10 +304,8 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 		return res, err
 	}
 	events = append(events, announce...)
-	for _, e := range events {
-		if _, err := p.bus.Publish(ctx, e); err != nil {
-			return res, fmt.Errorf("publish %s: %w", e.Type, err)
-		}
+	if done, err := event.PublishAll(ctx, p.bus, events); err != nil {
+		return res, fmt.Errorf("publish %s: %w", events[len(done)].Type, err)
 	}
 	if err := p.store.MarkCounted(ctx, unmarked); err != nil {
 		return res, err

@@ -8,18 +8,28 @@ import (
 
 // Worker moves deliveries from the queue through the Processor.
 type Worker struct {
-	queue Queue
-	proc  *Processor
-	batch int
-	wait  time.Duration
-	grace time.Duration
-	log   *slog.Logger
+	queue    Queue
+	proc     *Processor
+	batch    int
+	maxBatch int
+	maxBytes int
+	wait     time.Duration
+	grace    time.Duration
+	log      *slog.Logger
 }
 
 // WorkerOptions tune a Worker.
 type WorkerOptions struct {
-	Batch int           // deliveries per batch
-	Wait  time.Duration // how long a claim waits for the first delivery
+	Batch int // deliveries per claim
+	// MaxBatch is how many deliveries one batch may gather, claim after
+	// claim, while the queue has a backlog (a claim comes back full). A batch
+	// costs one write per conversation it touches however many of its
+	// messages go there, so a backlog drains faster in larger batches, while
+	// a quiet queue still sees each delivery at once. Default: Batch.
+	MaxBatch int
+	// MaxBytes bounds the bodies a gathered batch holds (default 16 MiB).
+	MaxBytes int
+	Wait     time.Duration // how long a claim waits for the first delivery
 	// Grace bounds how long a claimed batch may still take after Run's context
 	// ends: finishing it spares a redelivery.
 	Grace time.Duration
@@ -30,13 +40,50 @@ func NewWorker(q Queue, p *Processor, o WorkerOptions, log *slog.Logger) *Worker
 	if o.Batch <= 0 {
 		o.Batch = 100
 	}
+	if o.MaxBatch < o.Batch {
+		o.MaxBatch = o.Batch
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 16 << 20
+	}
 	if o.Wait <= 0 {
 		o.Wait = time.Second
 	}
 	if o.Grace <= 0 {
 		o.Grace = 10 * time.Second
 	}
-	return &Worker{queue: q, proc: p, batch: o.Batch, wait: o.Wait, grace: o.Grace, log: log}
+	return &Worker{queue: q, proc: p, batch: o.Batch, maxBatch: o.MaxBatch, maxBytes: o.MaxBytes,
+		wait: o.Wait, grace: o.Grace, log: log}
+}
+
+// claim returns the next batch: one claim, and while claims come back full
+// (a backlog) more claims without waiting, up to maxBatch deliveries or
+// maxBytes of bodies. An error after the first claim keeps what was claimed:
+// the deliveries are leased to this worker either way.
+func (w *Worker) claim(ctx context.Context, wait time.Duration) ([]Delivery, error) {
+	ds, err := w.queue.Claim(ctx, w.batch, wait)
+	if err != nil || len(ds) < w.batch {
+		return ds, err
+	}
+	size := 0
+	for _, d := range ds {
+		size += len(d.Body)
+	}
+	for len(ds) < w.maxBatch && size < w.maxBytes && ctx.Err() == nil {
+		more, err := w.queue.Claim(ctx, min(w.batch, w.maxBatch-len(ds)), time.Millisecond)
+		if err != nil {
+			w.log.WarnContext(ctx, "ingest: claim failed while gathering a batch", "err", err)
+			break
+		}
+		for _, d := range more {
+			size += len(d.Body)
+		}
+		ds = append(ds, more...)
+		if len(more) < w.batch {
+			break
+		}
+	}
+	return ds, nil
 }
 
 // Run claims, processes and acknowledges batches until ctx ends. A batch that
@@ -44,7 +91,7 @@ func NewWorker(q Queue, p *Processor, o WorkerOptions, log *slog.Logger) *Worker
 func (w *Worker) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		ds, err := w.queue.Claim(ctx, w.batch, w.wait)
+		ds, err := w.claim(ctx, w.wait)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -104,7 +151,7 @@ func sleep(ctx context.Context, d time.Duration) {
 func (w *Worker) Drain(ctx context.Context, idle time.Duration) (int, error) {
 	n := 0
 	for {
-		ds, err := w.queue.Claim(ctx, w.batch, idle)
+		ds, err := w.claim(ctx, idle)
 		if err != nil {
 			return n, err
 		}

@@ -40,7 +40,9 @@ func TestCrashedWorkersLoseAndDoubleNothing(t *testing.T) {
 		name    string
 		redis   bool
 		guarded bool // the MongoDB write mode; safe here since the workers run one at a time
-	}{{"redis", true, false}, {"mongo", false, false}, {"redis guarded updates", true, true}} {
+		gather  bool // A and B gather batches from several claims
+	}{{"redis", true, false, false}, {"mongo", false, false, false}, {"redis guarded updates", true, true, false},
+		{"redis gathered batches", true, false, true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			h := newHarness(t, mode.redis, func(c *Config) {
 				// Long enough that no batch is reclaimed before worker B starts.
@@ -70,7 +72,12 @@ func TestCrashedWorkersLoseAndDoubleNothing(t *testing.T) {
 			}
 
 			// A: stores and dies before each ack.
-			a := ingest.NewWorker(dyingQueue{h.svc.Queue()}, proc, ingest.WorkerOptions{Batch: 7}, log)
+			aOpts, bOpts := ingest.WorkerOptions{Batch: 7}, ingest.WorkerOptions{Batch: 10}
+			if mode.gather {
+				// A gathers its 7 from claims of 3, 3 and 1; B takes the rest in one batch.
+				aOpts, bOpts = ingest.WorkerOptions{Batch: 3, MaxBatch: 7}, ingest.WorkerOptions{Batch: 4, MaxBatch: total}
+			}
+			a := ingest.NewWorker(dyingQueue{h.svc.Queue()}, proc, aOpts, log)
 			for range 3 {
 				if _, err := a.Drain(ctx, 50*time.Millisecond); err == nil {
 					t.Fatal("dying worker acknowledged")
@@ -105,7 +112,7 @@ func TestCrashedWorkersLoseAndDoubleNothing(t *testing.T) {
 				}
 			}
 			time.Sleep(h.cfg.IngestLease + 100*time.Millisecond)
-			b := ingest.NewWorker(q, proc, ingest.WorkerOptions{Batch: 10}, log)
+			b := ingest.NewWorker(q, proc, bOpts, log)
 			if _, err := b.Drain(ctx, time.Second); err != nil {
 				t.Fatal(err)
 			}

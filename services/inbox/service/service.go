@@ -40,7 +40,8 @@ type Config struct {
 	PublicURL        string        `env:"PUBLIC_URL" default:"http://localhost:8080" help:"public base URL of the gateway, for the webhook URLs of channels"`
 	WebhookBodyLimit int64         `env:"INBOX_WEBHOOK_BODY_LIMIT" default:"1048576" help:"largest webhook or API message body, in bytes"`
 	IngestWorkers    int           `env:"INBOX_INGEST_WORKERS" default:"2" help:"workers storing queued webhooks"`
-	IngestBatch      int           `env:"INBOX_INGEST_BATCH" default:"200" help:"webhooks a worker stores per batch"`
+	IngestBatch      int           `env:"INBOX_INGEST_BATCH" default:"200" help:"webhooks a worker claims at a time"`
+	IngestMaxBatch   int           `env:"INBOX_INGEST_MAX_BATCH" default:"4000" help:"webhooks a worker gathers into one batch while a backlog waits (one write per touched conversation per batch)"`
 	IngestLease      time.Duration `env:"INBOX_INGEST_LEASE" default:"30s" help:"time after which a webhook claimed by a dead worker is handed to another"`
 	MongoUpdateBatch int           `env:"INBOX_MONGO_UPDATE_BATCH" default:"16" help:"updates per bulk write (FerretDB 1.x hangs on ~100; MongoDB takes thousands)"`
 	SerializeWrites  string        `env:"INBOX_SERIALIZE_WRITES" default:"auto" help:"store one batch at a time: auto (when the server is FerretDB, whose updates are not atomic), true, false"`
@@ -169,7 +170,8 @@ func (s *Service) Poller() *youtube.Poller { return s.poller }
 
 // NewWorker returns an ingest worker on the service's queue.
 func (s *Service) NewWorker() *ingest.Worker {
-	return ingest.NewWorker(s.queue, s.proc, ingest.WorkerOptions{Batch: s.cfg.IngestBatch, Grace: s.cfg.IngestLease / 2}, s.in.Log)
+	return ingest.NewWorker(s.queue, s.proc, ingest.WorkerOptions{Batch: s.cfg.IngestBatch,
+		MaxBatch: s.cfg.IngestMaxBatch, Grace: s.cfg.IngestLease / 2}, s.in.Log)
 }
 
 // Run runs the ingest workers, the YouTube poller and the workflow's bus
