@@ -60,7 +60,8 @@ func BenchmarkWebhookToSocket(b *testing.B) {
 
 	var mu sync.Mutex
 	var lat []time.Duration
-	var delivered atomic.Int64
+	var delivered, disconnected atomic.Int64
+	var closing atomic.Bool
 	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	wsURL := strings.Replace(st.GatewayURL, "http", "ws", 1) + "/ws"
 	conns := make([]*websocket.Conn, 0, agents)
@@ -79,6 +80,9 @@ func BenchmarkWebhookToSocket(b *testing.B) {
 			for {
 				_, msg, err := c.ReadMessage()
 				if err != nil {
+					if !closing.Load() {
+						disconnected.Add(1) // the server closed it: a slow consumer
+					}
 					return
 				}
 				now := time.Now()
@@ -148,6 +152,7 @@ func BenchmarkWebhookToSocket(b *testing.B) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	b.StopTimer()
+	closing.Store(true)
 	for _, c := range conns {
 		_ = c.Close()
 	}
@@ -167,6 +172,7 @@ func BenchmarkWebhookToSocket(b *testing.B) {
 	b.ReportMetric(pct(50), "p50_ms")
 	b.ReportMetric(pct(99), "p99_ms")
 	b.ReportMetric(float64(agents), "agents")
+	b.ReportMetric(float64(disconnected.Load()), "disconnected")
 }
 
 // messengerBody is a Messenger text webhook from one of 200 customers whose text
@@ -190,13 +196,14 @@ func startStack(b *testing.B) (*stack.Stack, string) {
 			b.Fatal(err)
 		}
 	}
+	ib.IngestMaxBatch = envInt("LATENCY_MAX_BATCH", ib.IngestMaxBatch)
 	base.MongoURI, base.MongoDB = mongotest.URI(b), db.Name()
 	base.RedisURL, base.RedisPrefix = "redis://"+rdb.Options().Addr+"/0", prefix
 	base.JWTSecret = "bench-signing-key-0123456789abcdef"
 	base.TokenTTL = time.Hour
 	gw.AdminEmail, gw.AdminPassword, gw.LoginPerMinute = "admin@example.com", "admin-password", 1000
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := stack.Start(ctx, logging.New(io.Discard, "bench", "error"), stack.Config{Base: base, Gateway: gw, Inbox: ib, CRM: cr,
+	st, err := stack.Start(ctx, logging.New(os.Stderr, "bench", "warn"), stack.Config{Base: base, Gateway: gw, Inbox: ib, CRM: cr,
 		GatewayAddr: "127.0.0.1:0", InboxAddr: "127.0.0.1:0", CRMAddr: "127.0.0.1:0"})
 	if err != nil {
 		cancel()

@@ -69,6 +69,7 @@ type outMessage struct {
 type batch struct {
 	msgs []outMessage
 	ping bool
+	size int // frame bytes, for the send queue's bound
 }
 
 var pingBatch = &batch{ping: true}
@@ -79,7 +80,7 @@ func sharedBatch(frame []byte) (*batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &batch{msgs: []outMessage{{pm: pm}}}, nil
+	return &batch{msgs: []outMessage{{pm: pm}}, size: len(frame)}, nil
 }
 
 // newBatch wraps frames meant for one connection.
@@ -87,6 +88,7 @@ func newBatch(frames ...[]byte) *batch {
 	b := &batch{msgs: make([]outMessage, len(frames))}
 	for i, f := range frames {
 		b.msgs[i].data = f
+		b.size += len(f)
 	}
 	return b
 }
@@ -100,7 +102,7 @@ type conn struct {
 	p       Principal
 	session string // identifies this connection in presence, across instances
 
-	send     chan *batch
+	send     sendQueue
 	notify   chan struct{} // capacity 1: there may be something new in send
 	writing  atomic.Bool   // a writer goroutine runs; never more than one at a time
 	done     chan struct{} // closed by kill: the writer closes the socket
@@ -155,10 +157,8 @@ func (c *conn) kill(code int, text string, abort bool) {
 // room rather than evicting: only this client's reading stalls, and the shard
 // evicts it at its next send if the queue stays full.
 func (c *conn) reply(frame []byte) {
-	select {
-	case c.send <- newBatch(frame):
+	if c.send.pushWait(newBatch(frame), c.done) {
 		c.wake()
-	case <-c.done:
 	}
 }
 
@@ -193,18 +193,7 @@ func (c *conn) writeLoop() {
 	}()
 	var pending [maxCoalesce]*batch
 	for {
-		n := 0
-	drain:
-		for n < len(pending) {
-			select {
-			case b := <-c.send:
-				pending[n] = b
-				n++
-			default:
-				break drain
-			}
-		}
-		if n > 0 {
+		if n := c.send.take(pending[:]); n > 0 {
 			err := c.write(pending[:n])
 			clear(pending[:n])
 			if err != nil {
@@ -229,7 +218,7 @@ func (c *conn) writeLoop() {
 			c.writing.Store(false)
 			// A sender that saw the flag still set did not start a writer:
 			// look again before leaving.
-			if len(c.send) == 0 && !c.killed.Load() {
+			if c.send.len() == 0 && !c.killed.Load() {
 				return
 			}
 			if !c.writing.CompareAndSwap(false, true) {

@@ -59,7 +59,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		raw:      ws.NetConn().(*corkConn),
 		p:        p,
 		session:  rand.Text(),
-		send:     make(chan *batch, h.cfg.SendQueue),
+		send:     newSendQueue(h.cfg.SendQueue, h.cfg.SendQueueBytes),
 		notify:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		readDone: make(chan struct{}),

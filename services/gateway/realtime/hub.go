@@ -62,8 +62,16 @@ type SeqSource interface {
 
 // Defaults for Config.
 const (
-	// DefaultSendQueue is the send queue length of a connection, in batches.
-	DefaultSendQueue = 64
+	// DefaultSendQueue is the most batches a connection's send queue holds
+	// before the connection is dropped as a slow consumer. An ingest batch
+	// publishes two events per message at once, so a healthy agent must be
+	// able to sit thousands of events behind for a moment; the queue takes no
+	// room while empty and a queued fan-out event costs one pointer.
+	DefaultSendQueue = 8192
+	// DefaultSendQueueBytes bounds the frame bytes a connection's queue
+	// holds, so a client that stops reading pins little memory before it is
+	// dropped.
+	DefaultSendQueueBytes = 8 << 20
 	// DefaultMaxReplay bounds a replay or a gap fill, in events.
 	DefaultMaxReplay = 1000
 	// DefaultReplayWindow is how many recent inbox events a conversation replay scans.
@@ -89,6 +97,9 @@ type Config struct {
 
 	Shards    int // default 4 × GOMAXPROCS
 	SendQueue int // per connection, in queued batches; default DefaultSendQueue
+	// SendQueueBytes bounds the frame bytes queued per connection; default
+	// DefaultSendQueueBytes.
+	SendQueueBytes int
 	// MaxReplay bounds the events replayed on subscribe or fetched to fill a live
 	// gap; beyond it clients get a reset.
 	MaxReplay int
@@ -150,6 +161,9 @@ func NewHub(cfg Config) (*Hub, error) {
 	}
 	if cfg.SendQueue <= 0 {
 		cfg.SendQueue = DefaultSendQueue
+	}
+	if cfg.SendQueueBytes <= 0 {
+		cfg.SendQueueBytes = DefaultSendQueueBytes
 	}
 	if cfg.MaxReplay <= 0 {
 		cfg.MaxReplay = DefaultMaxReplay

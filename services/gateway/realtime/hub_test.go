@@ -407,6 +407,35 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 	}
 }
 
+// TestBurstBeyondTheSocketBuffersIsDelivered: an ingest batch publishes
+// thousands of events at once; a client that reads them a moment later gets
+// every one, in order, and is not taken for a slow consumer.
+func TestBurstBeyondTheSocketBuffersIsDelivered(t *testing.T) {
+	bus := newFakeBus()
+	th := startHub(t, bus, bus, func(c *Config) { c.SendQueueBytes = 64 << 20 })
+	c := th.dial(t, "tok-a1")
+	c.subscribe("inbox", -1)
+	pad := strings.Repeat("x", 2<<10)
+	const burst = 5000 // 10 MB: more than loopback socket buffers hold
+	for n := 1; n <= burst; n++ {
+		e, err := event.New("wsA", event.StreamInbox, event.MessageCreated, map[string]any{"n": n, "pad": pad})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bus.Publish(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := 1; n <= burst; n++ {
+		if f := c.next(); f.n(t) != n || f.Seq != int64(n) {
+			t.Fatalf("event %d arrived as %d (seq %d)", n, f.n(t), f.Seq)
+		}
+	}
+	if s := th.hub.Stats(); s.SlowDisconnects != 0 || s.Connections != 1 {
+		t.Fatalf("stats after the burst: %+v", s)
+	}
+}
+
 // presenceOf decodes a presence frame.
 func presenceOf(t *testing.T, f serverFrame) presenceData {
 	t.Helper()

@@ -364,16 +364,15 @@ func (s *shard) renumbered(st *stream, e event.Event) {
 // send queues b for c without ever blocking; a full queue evicts c. The
 // writer is woken by the next wakeAll, before the shard waits for work again.
 func (s *shard) send(c *conn, b *batch) {
-	select {
-	case c.send <- b:
-		if c.wakeRound != s.round+1 {
-			c.wakeRound = s.round + 1 // +1: the zero value means "not listed"
-			s.toWake = append(s.toWake, c)
-		}
-	default:
+	if !c.send.push(b) {
 		s.hub.slow.Add(1)
 		s.remove(c)
 		c.kill(CloseSlowConsumer, "slow consumer", true)
+		return
+	}
+	if c.wakeRound != s.round+1 {
+		c.wakeRound = s.round + 1 // +1: the zero value means "not listed"
+		s.toWake = append(s.toWake, c)
 	}
 }
 
