@@ -86,21 +86,11 @@ func BenchmarkWebhookToSocket(b *testing.B) {
 					return
 				}
 				now := time.Now()
-				var env struct {
-					Type string `json:"type"`
-					Data struct {
-						Text string `json:"text"`
-					} `json:"data"`
-				}
-				if json.Unmarshal(msg, &env) != nil || env.Type != "message.created" {
-					continue
-				}
-				sent, ok := strings.CutPrefix(env.Data.Text, "t=")
+				// The agents share the two cores with the whole stack, so
+				// they pick the send time out of the frame without decoding
+				// all of it: a browser decodes on its own machine.
+				ns, ok := sentAt(msg)
 				if !ok {
-					continue
-				}
-				ns, err := strconv.ParseInt(sent, 10, 64)
-				if err != nil {
 					continue
 				}
 				local = append(local, now.Sub(time.Unix(0, ns)))
@@ -173,6 +163,30 @@ func BenchmarkWebhookToSocket(b *testing.B) {
 	b.ReportMetric(pct(99), "p99_ms")
 	b.ReportMetric(float64(agents), "agents")
 	b.ReportMetric(float64(disconnected.Load()), "disconnected")
+}
+
+var (
+	createdType = []byte(`"type":"message.created"`)
+	textMark    = []byte(`"text":"t=`)
+)
+
+// sentAt returns the send time a message.created frame of the benchmark
+// carries in its text ("t=<unix ns>").
+func sentAt(frame []byte) (int64, bool) {
+	if !bytes.Contains(frame, createdType) {
+		return 0, false
+	}
+	i := bytes.Index(frame, textMark)
+	if i < 0 {
+		return 0, false
+	}
+	rest := frame[i+len(textMark):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return 0, false
+	}
+	ns, err := strconv.ParseInt(string(rest[:end]), 10, 64)
+	return ns, err == nil
 }
 
 // messengerBody is a Messenger text webhook from one of 200 customers whose text
