@@ -91,6 +91,8 @@ func TestConsoleInbox(t *testing.T) {
 	second := poll[string](ann, "the second conversation on top", `(() => { const ids = `+order+`.split(','); return ids.length === 2 && ids[1] === '`+convID+`' ? ids[0] : ''; })()`)
 	postMessenger(t, e, ch, psid, "Hello? Anyone there?")
 	poll[bool](ann, "the first conversation back on top", order+` === '`+convID+","+second+`'`)
+	// Each row previews its newest message, live.
+	poll[bool](ann, "the newest message previewed", `(() => { const p = document.querySelector('.conv[data-conversation-id="`+convID+`"] .conv-preview'); return p !== null && p.textContent === 'Hello? Anyone there?'; })()`)
 	if got := eval[string](ann, `document.querySelector('.list-summary').textContent`); got != "2 conversations" {
 		t.Errorf("list summary %q", got)
 	}

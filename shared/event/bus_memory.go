@@ -47,19 +47,6 @@ func NewMemoryBus(histLen int) *MemoryBus {
 		retryGap: 50 * time.Millisecond}
 }
 
-// PublishAll publishes es in order, as Publish would one by one.
-func (b *MemoryBus) PublishAll(ctx context.Context, es []Event) ([]Event, error) {
-	out := make([]Event, 0, len(es))
-	for _, e := range es {
-		p, err := b.Publish(ctx, e)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
 // Publish numbers e, keeps it in history and hands it to subscribers and groups.
 func (b *MemoryBus) Publish(_ context.Context, e Event) (Event, error) {
 	b.mu.Lock()

@@ -100,6 +100,7 @@ type Count struct {
 	Direction Direction
 	At        time.Time
 	Thread    Thread
+	Preview   string // the message's Preview, for the conversation's last message
 }
 
 // CountState is a conversation after counting, with who counted each message.

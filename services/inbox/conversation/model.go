@@ -1,6 +1,9 @@
 package conversation
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Kind says whether a conversation is a private DM thread or a public comment thread.
 type Kind string
@@ -118,6 +121,12 @@ type Conversation struct {
 	MessageCount  int64     `json:"message_count"`
 	IncomingCount int64     `json:"incoming_count"`
 	OutgoingCount int64     `json:"outgoing_count"`
+	// LastMessageID names the newest visible message by platform time and
+	// LastMessageText previews it (see Preview) for the inbox list; the
+	// preview follows that message's edits and is emptied when it is deleted.
+	LastMessageID        string    `json:"last_message_id,omitempty"`
+	LastMessageText      string    `json:"last_message_text,omitempty"`
+	LastMessageDirection Direction `json:"last_message_direction,omitempty"`
 
 	// Workflow fields, written by the agents' workflow, never by ingest.
 	AssigneeID string   `json:"assignee_id,omitempty"`
@@ -206,4 +215,35 @@ type IdentityRecord struct {
 	FirstMessageID string    `json:"first_message_id"` // the message it was first seen in
 	FirstSeenAt    time.Time `json:"first_seen_at"`
 	LastSeenAt     time.Time `json:"last_seen_at"`
+}
+
+// previewRunes is how much of a message the inbox list previews.
+const previewRunes = 140
+
+// Preview is the inbox list's excerpt of a message: its text on one line,
+// cut at previewRunes with an ellipsis, or the kind of its first attachment
+// when it has no text.
+func Preview(text string, attachments []Attachment) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if text == "" && len(attachments) > 0 {
+		kind := attachments[0].Type
+		if kind == "" {
+			kind = "attachment"
+		}
+		return "[" + kind + "]"
+	}
+	runes := []rune(text)
+	if len(runes) <= previewRunes {
+		return text
+	}
+	return strings.TrimRight(string(runes[:previewRunes-1]), " ") + "…"
+}
+
+// Preview is what the inbox list shows of m: nothing once it is deleted,
+// hidden or unsent, else Preview of its text and attachments.
+func (m Message) Preview() string {
+	if m.Tombstone != nil {
+		return ""
+	}
+	return Preview(m.Text, m.Attachments)
 }

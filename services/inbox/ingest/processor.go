@@ -23,6 +23,7 @@ type Storer interface {
 	MarkCounted(ctx context.Context, ids []string) error
 	Settle(token string)
 	SeeIdentities(ctx context.Context, token string, s []conversation.Sighting) ([]conversation.IdentityState, error)
+	RefreshLastMessages(ctx context.Context, ms []conversation.Message) error
 }
 
 // ChannelLoader loads the channels deliveries are routed to.
@@ -280,10 +281,14 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 		}
 		t := *c.Thread
 		t.ID = m.ConversationID
-		counts = append(counts, conversation.Count{MessageID: m.ID, Direction: m.Direction, At: m.PlatformTime, Thread: t})
+		counts = append(counts, conversation.Count{MessageID: m.ID, Direction: m.Direction, At: m.PlatformTime, Thread: t,
+			Preview: m.Preview()})
 	}
 	counted, err := p.store.AddToConversations(ctx, token, counts)
 	if err != nil {
+		return res, err
+	}
+	if err := p.store.RefreshLastMessages(ctx, revised(changes, applied)); err != nil {
 		return res, err
 	}
 
@@ -311,6 +316,27 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// revised returns the visible messages that an edit, delete, hide or unhide
+// of the batch touched, as they are now, for the conversation previews.
+func revised(changes []conversation.Change, applied conversation.Applied) []conversation.Message {
+	var out []conversation.Message
+	done := map[string]bool{}
+	for _, c := range changes {
+		switch c.Action {
+		case conversation.ActionEdit, conversation.ActionDelete, conversation.ActionHide, conversation.ActionUnhide:
+		default:
+			continue
+		}
+		m := applied.Messages[c.MessageID].Message
+		if m.Placeholder || m.ConversationID == "" || done[m.ID] {
+			continue
+		}
+		done[m.ID] = true
+		out = append(out, m)
+	}
+	return out
 }
 
 // changeEvents builds the message and conversation events of a batch:

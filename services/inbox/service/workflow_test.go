@@ -183,6 +183,9 @@ type convJSON struct {
 	SnoozedUntil time.Time `json:"snoozed_until"`
 	OutgoingCnt  int       `json:"outgoing_count"`
 	MessageCount int       `json:"message_count"`
+	LastMsgID    string    `json:"last_message_id"`
+	LastMsgText  string    `json:"last_message_text"`
+	LastMsgDir   string    `json:"last_message_direction"`
 	Customer     struct {
 		Name string `json:"name"`
 	} `json:"customer"`

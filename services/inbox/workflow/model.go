@@ -171,6 +171,7 @@ type SentUpdate struct {
 	ChannelID      string
 	ExternalID     string
 	At             time.Time
+	Preview        string // the reply's conversation.Message.Preview
 }
 
 // Storer is what the workflow needs from the database.

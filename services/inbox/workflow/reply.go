@@ -278,7 +278,7 @@ func (s *Service) send(ctx context.Context, job OutboxJob) error {
 	now := s.now()
 	if err == nil {
 		if err := s.store.MarkSent(ctx, SentUpdate{WorkspaceID: ws, MessageID: m.ID, ConversationID: m.ConversationID,
-			ChannelID: m.ChannelID, ExternalID: res.ExternalID, At: now}); err != nil {
+			ChannelID: m.ChannelID, ExternalID: res.ExternalID, At: now, Preview: m.Preview()}); err != nil {
 			return err
 		}
 		m.ExternalID = res.ExternalID

@@ -351,10 +351,14 @@ func countModels(token string, c conversation.Count, now time.Time, cur dbConver
 	}
 	counter := update(bson.D{id, {Key: rec, Value: bson.D{{Key: "$exists", Value: false}}}},
 		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: inc}, {Key: "$max", Value: maxes}})
+	// After the counter's $max, last_message_at is at most c.At exactly when
+	// this message is the newest: then it is the one to preview.
+	last := update(bson.D{id, {Key: "last_message_at", Value: bson.D{{Key: "$lte", Value: c.At}}}},
+		bson.D{{Key: "$set", Value: lastMessageSet(c.MessageID, c.Preview, c.Direction)}})
 	if wait == nil {
-		return []mongo.WriteModel{counter}
+		return []mongo.WriteModel{counter, last}
 	}
-	return []mongo.WriteModel{counter, wait}
+	return []mongo.WriteModel{counter, last, wait}
 }
 
 // repairWaiting restores waiting_since where an answer that arrived late
@@ -406,6 +410,30 @@ func (s *Store) prune(ctx context.Context, docs map[string]dbConversation, ids [
 	}
 	if err := s.bulk(ctx, s.conversations, models); err != nil {
 		return fmt.Errorf("prune: %w", err)
+	}
+	return nil
+}
+
+// lastMessageSet is the $set naming a conversation's newest message.
+func lastMessageSet(id, preview string, dir conversation.Direction) bson.D {
+	return bson.D{{Key: "last_message_id", Value: id}, {Key: "last_message_text", Value: preview},
+		{Key: "last_message_direction", Value: string(dir)}}
+}
+
+// RefreshLastMessages rewrites the preview of each conversation whose newest
+// message is one of ms, from the message as it is now: its edited text, or
+// nothing once it is deleted or hidden. Repeating it changes nothing.
+func (s *Store) RefreshLastMessages(ctx context.Context, ms []conversation.Message) error {
+	var models []mongo.WriteModel
+	for _, m := range ms {
+		models = append(models, update(bson.D{{Key: "_id", Value: m.ConversationID}, {Key: "last_message_id", Value: m.ID}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "last_message_text", Value: m.Preview()}}}}))
+	}
+	if len(models) == 0 {
+		return nil
+	}
+	if err := s.bulk(ctx, s.conversations, models); err != nil {
+		return fmt.Errorf("refresh previews: %w", err)
 	}
 	return nil
 }

@@ -134,6 +134,9 @@ func (d *dbConversation) add(token string, c conversation.Count, now time.Time) 
 	d.Inflight[k] = dbCounted{By: token, At: now}
 	d.UpdatedAt = now
 	d.MessageCount++
+	if d.LastMessageID == "" || !c.At.Before(d.LastMessageAt) {
+		d.LastMessageID, d.LastMessageText, d.LastMessageDir = c.MessageID, c.Preview, string(c.Direction)
+	}
 	d.LastMessageAt = maxTime(d.LastMessageAt, c.At)
 	if c.Direction == conversation.DirectionOut {
 		d.OutgoingCount++

@@ -122,6 +122,9 @@ type dbConversation struct {
 	MessageCount    int64                `bson:"message_count"`
 	IncomingCount   int64                `bson:"incoming_count"`
 	OutgoingCount   int64                `bson:"outgoing_count"`
+	LastMessageID   string               `bson:"last_message_id,omitempty"`
+	LastMessageText string               `bson:"last_message_text,omitempty"`
+	LastMessageDir  string               `bson:"last_message_direction,omitempty"`
 	AssigneeID      string               `bson:"assignee_id,omitempty"`
 	Labels          []string             `bson:"labels,omitempty"`
 	Priority        string               `bson:"priority,omitempty"`
@@ -206,7 +209,9 @@ func toBusConversation(d dbConversation) conversation.CountState {
 		WaitingSince: d.WaitingSince.UTC(), MessageCount: d.MessageCount, IncomingCount: d.IncomingCount,
 		OutgoingCount: d.OutgoingCount, AssigneeID: d.AssigneeID, Labels: d.Labels, Priority: d.Priority,
 		PriorityReasons: d.PriorityReasons,
-		CreatedAt:       d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		LastMessageID:   d.LastMessageID, LastMessageText: d.LastMessageText,
+		LastMessageDirection: conversation.Direction(d.LastMessageDir),
+		CreatedAt:            d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
 	}
 	if d.Post != nil {
 		c.Post = &conversation.Post{ID: d.Post.ID, Text: d.Post.Text, Permalink: d.Post.Permalink, Type: d.Post.Type}

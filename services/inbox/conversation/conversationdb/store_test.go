@@ -628,3 +628,84 @@ func TestCreatedByIsTheCreatingDelivery(t *testing.T) {
 		}
 	})
 }
+
+// TestLastMessagePreviewIsTheNewest: whatever order the messages are counted
+// in, one by one or in one batch, the conversation previews the newest; a
+// redelivered older message does not take it back; edits of the newest
+// message show, edits of others do not, and a delete empties it.
+func TestLastMessagePreviewIsTheNewest(t *testing.T) {
+	forModes(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		orders := [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
+		for i, order := range orders {
+			for _, batched := range []bool{false, true} {
+				ch := fmt.Sprintf("ch%d-%v", i, batched)
+				all := []conversation.Count{count(ch, "in1", conversation.DirectionIn, 10),
+					count(ch, "out", conversation.DirectionOut, 20), count(ch, "in2", conversation.DirectionIn, 30)}
+				for k, text := range []string{"first", "our answer", "third"} {
+					all[k].Preview = text
+				}
+				var last conversation.Counted
+				var err error
+				if batched {
+					var cs []conversation.Count
+					for _, k := range order {
+						cs = append(cs, all[k])
+					}
+					last, err = s.AddToConversations(ctx, "batch", cs)
+				} else {
+					for j, k := range order {
+						if last, err = s.AddToConversations(ctx, fmt.Sprintf("t%d", j), []conversation.Count{all[k]}); err != nil {
+							break
+						}
+					}
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				// A redelivery of the oldest message changes nothing.
+				if last, err = s.AddToConversations(ctx, "again", []conversation.Count{all[0]}); err != nil {
+					t.Fatal(err)
+				}
+				cv := last.Conversations[all[0].Thread.ID].Conversation
+				if cv.LastMessageID != all[2].MessageID || cv.LastMessageText != "third" ||
+					cv.LastMessageDirection != conversation.DirectionIn || cv.MessageCount != 3 {
+					t.Fatalf("order %v batched %v: last message %q %q %q, count %d", order, batched,
+						cv.LastMessageID, cv.LastMessageText, cv.LastMessageDirection, cv.MessageCount)
+				}
+			}
+		}
+
+		ch := "ch0-false"
+		id := conversation.ConversationID("w1", ch, conversation.KindDM, "cust")
+		msg := func(ext, text string, deleted bool) conversation.Message {
+			m := conversation.Message{ID: conversation.MessageID(ch, ext), ConversationID: id, Text: text}
+			if deleted {
+				m.Tombstone = &conversation.Tombstone{State: conversation.TombstoneDeleted, At: at(40)}
+			}
+			return m
+		}
+		preview := func() string {
+			docs, err := s.loadConversations(ctx, []string{id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return docs[id].LastMessageText
+		}
+		for _, step := range []struct {
+			m    conversation.Message
+			want string
+		}{
+			{msg("in1", "first, edited", false), "third"},
+			{msg("in2", "third,\n  edited", false), "third, edited"},
+			{msg("in2", "third, edited", true), ""},
+		} {
+			if err := s.RefreshLastMessages(ctx, []conversation.Message{step.m}); err != nil {
+				t.Fatal(err)
+			}
+			if got := preview(); got != step.want {
+				t.Fatalf("after revising %s: preview %q, want %q", step.m.ID, got, step.want)
+			}
+		}
+	})
+}

@@ -203,6 +203,13 @@ func (s *Store) MarkSent(ctx context.Context, u workflow.SentUpdate) error {
 		{Key: "$set", Value: bson.D{{Key: "updated_at", Value: u.At}}}}); err != nil {
 		return fmt.Errorf("count reply: %w", err)
 	}
+	// After the $max, last_message_at is at most u.At exactly when the reply
+	// is the newest message: then it is the one the inbox list previews.
+	if _, err := s.conversations.UpdateOne(ctx, bson.D{id, {Key: "last_message_at", Value: bson.D{{Key: "$lte", Value: u.At}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "last_message_id", Value: u.MessageID}, {Key: "last_message_text", Value: u.Preview},
+			{Key: "last_message_direction", Value: string(conversation.DirectionOut)}}}}); err != nil {
+		return fmt.Errorf("preview reply: %w", err)
+	}
 	if _, err := s.conversations.UpdateOne(ctx, bson.D{id, {Key: "waiting_since", Value: bson.D{{Key: "$lte", Value: u.At}}}},
 		bson.D{{Key: "$unset", Value: bson.D{{Key: "waiting_since", Value: ""}}}}); err != nil {
 		return fmt.Errorf("end wait: %w", err)

@@ -123,9 +123,10 @@ export async function responseReport(api, from, to, groupBy) {
   return [...rows.values()];
 }
 
-// conversation normalizes an AgentConversation of the inbox API. unread_count
-// and last_message_text are read when present: the API does not send them
-// yet, so the list shows no unread badge and no preview until it does.
+// conversation normalizes an AgentConversation of the inbox API. The preview
+// is the newest message's (last_message_text), "You: …" when the team wrote
+// it. unread_count is read when present: the API does not send it yet, so
+// the list shows no unread badge until it does.
 export function conversation(c) {
   if (!c) return null;
   const cust = c.customer || {};
@@ -145,7 +146,7 @@ export function conversation(c) {
     unread: c.unread_count || 0,
     waitingSince: c.waiting_since || '',
     lastMessageAt: c.last_message_at || c.updated_at || '',
-    preview: c.last_message_text || '',
+    preview: c.last_message_text ? `${c.last_message_direction === 'out' ? 'You: ' : ''}${c.last_message_text}` : '',
   };
 }
 
