@@ -247,7 +247,10 @@ func loadByID[T any](ctx context.Context, s *Store, c *mongo.Collection, ids []s
 		return out, nil
 	}
 	if !s.single || len(ids) > keyLookupMax {
-		cur, err := c.Find(ctx, idFilter(ids), opts...)
+		// All of them in the first reply: a server's default first batch
+		// (101 documents) would cost a getMore round trip per hundred ids.
+		all := append([]options.Lister[options.FindOptions]{options.Find().SetBatchSize(int32(min(len(ids), 1<<20)))}, opts...)
+		cur, err := c.Find(ctx, idFilter(ids), all...)
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", c.Name(), err)
 		}
