@@ -91,8 +91,9 @@ func TestConsoleInbox(t *testing.T) {
 	second := poll[string](ann, "the second conversation on top", `(() => { const ids = `+order+`.split(','); return ids.length === 2 && ids[1] === '`+convID+`' ? ids[0] : ''; })()`)
 	postMessenger(t, e, ch, psid, "Hello? Anyone there?")
 	poll[bool](ann, "the first conversation back on top", order+` === '`+convID+","+second+`'`)
-	// Each row previews its newest message, live.
+	// Each row previews its newest message and counts the unread ones, live.
 	poll[bool](ann, "the newest message previewed", `(() => { const p = document.querySelector('.conv[data-conversation-id="`+convID+`"] .conv-preview'); return p !== null && p.textContent === 'Hello? Anyone there?'; })()`)
+	poll[bool](ann, "two unread messages", `(() => { const b = document.querySelector('.conv[data-conversation-id="`+convID+`"] .badge.unread'); return b !== null && b.textContent === '2 unread'; })()`)
 	if got := eval[string](ann, `document.querySelector('.list-summary').textContent`); got != "2 conversations" {
 		t.Errorf("list summary %q", got)
 	}
@@ -107,6 +108,16 @@ func TestConsoleInbox(t *testing.T) {
 	poll[bool](ann, "the customer's message in the thread", fmt.Sprintf(`[...document.querySelectorAll('.msg[data-direction="in"] .msg-text')].some(p => p.textContent === %q)`, text))
 	if loc := eval[string](ann, `location.pathname`); loc != "/inbox/"+convID {
 		t.Errorf("URL after opening: %s", loc)
+	}
+	// Opening it read it for the team.
+	for deadline := time.Now().Add(waitFor); ; {
+		if e.must(200, "GET", "/api/v1/conversations/"+convID, admin, nil)["unread_count"] == float64(0) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the conversation is still unread after Ann opened it")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	// Ben looks at the same conversation.

@@ -31,6 +31,7 @@ func RegisterWorkflow(e *echo.Echo, tokens *auth.Tokens, wf *workflow.Service) {
 	g.PUT("/conversations/:id/assignee", h.assign, agent)
 	g.PUT("/conversations/:id/status", h.status, agent)
 	g.PUT("/conversations/:id/labels", h.labels, agent)
+	g.POST("/conversations/:id/read", h.read, agent)
 	g.GET("/conversations/:id/audit", h.audit, agent)
 	g.GET("/labels", h.listLabels, agent)
 	g.POST("/labels", h.createLabel, manager)
@@ -142,6 +143,25 @@ func (h workflowHandlers) status(c echo.Context) error {
 	}
 	conv, err := h.wf.SetStatus(c.Request().Context(), web.Principal(c), c.Param("id"),
 		conversation.Status(req.Status), req.SnoozedUntil)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, conv)
+}
+
+type readRequest struct {
+	IncomingCount int64 `json:"incoming_count"`
+}
+
+// read marks a conversation read; the body is optional.
+func (h workflowHandlers) read(c echo.Context) error {
+	var req readRequest
+	if c.Request().ContentLength != 0 {
+		if err := web.Bind(c, &req); err != nil {
+			return err
+		}
+	}
+	conv, err := h.wf.MarkRead(c.Request().Context(), web.Principal(c), c.Param("id"), req.IncomingCount)
 	if err != nil {
 		return err
 	}

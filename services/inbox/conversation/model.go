@@ -127,6 +127,9 @@ type Conversation struct {
 	LastMessageID        string    `json:"last_message_id,omitempty"`
 	LastMessageText      string    `json:"last_message_text,omitempty"`
 	LastMessageDirection Direction `json:"last_message_direction,omitempty"`
+	// UnreadCount is how many incoming messages were counted since the team
+	// last read the conversation (see Unread).
+	UnreadCount int64 `json:"unread_count"`
 
 	// Workflow fields, written by the agents' workflow, never by ingest.
 	AssigneeID string   `json:"assignee_id,omitempty"`
@@ -246,4 +249,11 @@ func (m Message) Preview() string {
 		return ""
 	}
 	return Preview(m.Text, m.Attachments)
+}
+
+// Unread is the unread count of a conversation with incoming messages of
+// which the team has read the first seen: every message counted after the
+// read is unread, late older ones included, since nobody has seen them.
+func Unread(incoming, seen int64) int64 {
+	return max(0, incoming-seen)
 }

@@ -186,6 +186,8 @@ type convJSON struct {
 	LastMsgID    string    `json:"last_message_id"`
 	LastMsgText  string    `json:"last_message_text"`
 	LastMsgDir   string    `json:"last_message_direction"`
+	Unread       int       `json:"unread_count"`
+	IncomingCnt  int       `json:"incoming_count"`
 	Customer     struct {
 		Name string `json:"name"`
 	} `json:"customer"`

@@ -69,6 +69,31 @@ func (s *Service) SetStatus(ctx context.Context, p auth.Principal, id string, st
 	return s.Get(ctx, p.WorkspaceID, id)
 }
 
+// MarkRead records that the team has read a conversation up to its seen-th
+// incoming message (0: every message counted so far), so its unread count
+// drops for every agent; their lists follow through conversation.updated.
+// seen beyond what was counted is taken as everything counted.
+func (s *Service) MarkRead(ctx context.Context, p auth.Principal, id string, seen int64) (Conversation, error) {
+	if seen < 0 {
+		return Conversation{}, apperr.Invalid("incoming_count must not be negative")
+	}
+	c, err := s.store.Conversation(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return Conversation{}, err
+	}
+	if seen == 0 || seen > c.IncomingCount {
+		seen = c.IncomingCount
+	}
+	before := c.UnreadCount
+	if c, err = s.store.MarkRead(ctx, p.WorkspaceID, id, seen); err != nil {
+		return Conversation{}, err
+	}
+	if c.UnreadCount != before {
+		s.publish(ctx, p.WorkspaceID, event.ConversationUpdated, id, "", c)
+	}
+	return s.Get(ctx, p.WorkspaceID, id)
+}
+
 // ChangeLabels adds and removes labels; added labels must exist in the workspace.
 func (s *Service) ChangeLabels(ctx context.Context, p auth.Principal, id string, add, remove []string) (Conversation, error) {
 	if len(add) > 0 {

@@ -193,6 +193,7 @@ type Storer interface {
 
 	SetAssignee(ctx context.Context, workspaceID, id, userID string, at time.Time) (Conversation, error)
 	SetStatus(ctx context.Context, workspaceID, id string, s conversation.Status, snoozedUntil, at time.Time) (Conversation, error)
+	MarkRead(ctx context.Context, workspaceID, id string, seen int64) (Conversation, error)
 	DueSnoozed(ctx context.Context, now time.Time, limit int) ([]Conversation, error)
 	Reopen(ctx context.Context, workspaceID, id string, now time.Time) (bool, error)
 	ChangeLabels(ctx context.Context, workspaceID, id string, add, remove []string, at time.Time) (Conversation, error)

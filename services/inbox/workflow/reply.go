@@ -69,11 +69,26 @@ func (s *Service) Reply(ctx context.Context, p auth.Principal, conversationID st
 	}
 	s.publish(ctx, p.WorkspaceID, event.MessageCreated, c.ID, "", m)
 	s.audit(ctx, p, c.ID, AuditReplied, map[string]string{"message_id": m.ID, "mode": m.Mode})
+	s.readByReply(ctx, p, c)
 	select {
 	case s.kick <- struct{}{}:
 	default:
 	}
 	return m, nil
+}
+
+// readByReply marks what the agent answered read: a reply (or note) is
+// written having read the conversation as it was loaded for it.
+func (s *Service) readByReply(ctx context.Context, p auth.Principal, c Conversation) {
+	if c.UnreadCount == 0 {
+		return
+	}
+	read, err := s.store.MarkRead(ctx, p.WorkspaceID, c.ID, c.IncomingCount)
+	if err != nil {
+		s.log.WarnContext(ctx, "mark read after a reply", "conversation", c.ID, "err", err)
+		return
+	}
+	s.publish(ctx, p.WorkspaceID, event.ConversationUpdated, c.ID, "", read)
 }
 
 // plan decides how a reply goes out and checks the platform's window.
@@ -197,6 +212,7 @@ func (s *Service) note(ctx context.Context, p auth.Principal, c Conversation, m 
 			"conversation_id": c.ID, "message_id": m.ID, "by": p.UserID, "by_name": p.Name})
 	}
 	s.audit(ctx, p, c.ID, AuditNote, map[string]string{"message_id": m.ID})
+	s.readByReply(ctx, p, c)
 	return m, nil
 }
 

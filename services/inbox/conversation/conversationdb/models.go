@@ -125,6 +125,7 @@ type dbConversation struct {
 	LastMessageID   string               `bson:"last_message_id,omitempty"`
 	LastMessageText string               `bson:"last_message_text,omitempty"`
 	LastMessageDir  string               `bson:"last_message_direction,omitempty"`
+	SeenIncoming    int64                `bson:"seen_incoming_count,omitempty"` // the workflow's; read here for UnreadCount
 	AssigneeID      string               `bson:"assignee_id,omitempty"`
 	Labels          []string             `bson:"labels,omitempty"`
 	Priority        string               `bson:"priority,omitempty"`
@@ -211,6 +212,7 @@ func toBusConversation(d dbConversation) conversation.CountState {
 		PriorityReasons: d.PriorityReasons,
 		LastMessageID:   d.LastMessageID, LastMessageText: d.LastMessageText,
 		LastMessageDirection: conversation.Direction(d.LastMessageDir),
+		UnreadCount:          conversation.Unread(d.IncomingCount, d.SeenIncoming),
 		CreatedAt:            d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
 	}
 	if d.Post != nil {

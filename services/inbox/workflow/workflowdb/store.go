@@ -100,6 +100,7 @@ type dbConversation struct {
 	LastMessageID  string     `bson:"last_message_id,omitempty"`
 	LastMessageTxt string     `bson:"last_message_text,omitempty"`
 	LastMessageDir string     `bson:"last_message_direction,omitempty"`
+	SeenIncoming   int64      `bson:"seen_incoming_count,omitempty"`
 	AssigneeID     string     `bson:"assignee_id,omitempty"`
 	Labels         []string   `bson:"labels,omitempty"`
 	Priority       string     `bson:"priority,omitempty"`
@@ -122,6 +123,7 @@ func toBusConversation(d dbConversation) workflow.Conversation {
 		OutgoingCount: d.OutgoingCount, AssigneeID: d.AssigneeID, Labels: d.Labels, Priority: d.Priority,
 		LastMessageID: d.LastMessageID, LastMessageText: d.LastMessageTxt,
 		LastMessageDirection: conversation.Direction(d.LastMessageDir),
+		UnreadCount:          conversation.Unread(d.IncomingCount, d.SeenIncoming),
 		CreatedAt:            d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
 	}
 	if d.Post != nil {
@@ -277,6 +279,12 @@ func (s *Store) SetStatus(ctx context.Context, workspaceID, id string, st conver
 	}
 	upd = append(upd, bson.E{Key: "$set", Value: set})
 	return s.updateConversation(ctx, workspaceID, id, upd)
+}
+
+// MarkRead records that the team has read the first seen incoming messages
+// of a conversation; it never goes back.
+func (s *Store) MarkRead(ctx context.Context, workspaceID, id string, seen int64) (workflow.Conversation, error) {
+	return s.updateConversation(ctx, workspaceID, id, bson.D{{Key: "$max", Value: bson.D{{Key: "seen_incoming_count", Value: seen}}}})
 }
 
 // DueSnoozed returns snoozed conversations whose time has come.

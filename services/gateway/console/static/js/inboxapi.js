@@ -55,6 +55,11 @@ export async function assign(api, id, assigneeId) {
   return conversation(await api.put(`${C}/${encodeURIComponent(id)}/assignee`, { user_id: assigneeId || null }));
 }
 
+// markRead marks the conversation read for the whole team.
+export async function markRead(api, id) {
+  return conversation(await api.post(`${C}/${encodeURIComponent(id)}/read`, {}));
+}
+
 // setStatus changes the status; until is an ISO time for snoozed.
 export async function setStatus(api, id, status, until) {
   const body = { status };
@@ -125,8 +130,7 @@ export async function responseReport(api, from, to, groupBy) {
 
 // conversation normalizes an AgentConversation of the inbox API. The preview
 // is the newest message's (last_message_text), "You: …" when the team wrote
-// it. unread_count is read when present: the API does not send it yet, so
-// the list shows no unread badge until it does.
+// it; unread counts the customer's messages since the team last read it.
 export function conversation(c) {
   if (!c) return null;
   const cust = c.customer || {};

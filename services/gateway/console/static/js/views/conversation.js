@@ -261,10 +261,17 @@ export function mountConversation(el, id, ctx, hooks) {
       if (lastPresence) renderPresence(lastPresence);
       hooks.onLoaded(c);
       if (hooks.focus) title.focus();
+      markRead();
     } catch (err) {
       if (destroyed) return;
       replace(el, h('a', { class: 'back-link', href: hooks.backHref }, '← Conversations'), errorBox(err, loadAll));
     }
+  }
+
+  // markRead tells the team this conversation is read: it is on screen.
+  // A failure only leaves the badge for the next look.
+  function markRead() {
+    if (c && c.unread > 0) inboxapi.markRead(api, id).catch(() => {});
   }
 
   // setMessages replaces the thread with the server's, keeping replies that
@@ -286,6 +293,8 @@ export function mountConversation(el, id, ctx, hooks) {
       if (destroyed) return;
       setMessages(th.messages, true);
       renderMessages();
+      // Whatever arrived is on screen now.
+      inboxapi.markRead(api, id).catch(() => {});
     } catch {
       // Keep what is shown; the next event retries.
     }
