@@ -104,7 +104,7 @@ func (s *Store) ApplyChanges(ctx context.Context, token string, changes []conver
 			fresh[c.MessageID] = d
 			freshOrder = append(freshOrder, c.MessageID)
 		}
-		d.apply(token, c, now)
+		applyChange(d, token, c, now)
 		res.Outcomes[i] = conversation.Mine
 	}
 
@@ -193,7 +193,7 @@ func (s *Store) updateMessages(ctx context.Context, token string, changes []conv
 				return err
 			}
 			for _, i := range pending[id] {
-				if after.apply(token, changes[i], now) {
+				if applyChange(&after, token, changes[i], now) {
 					outcomes[i] = conversation.Mine
 				} else {
 					outcomes[i] = conversation.Earlier

@@ -63,7 +63,7 @@ func (s *Store) AddToConversations(ctx context.Context, token string, counts []c
 			fresh[c.Thread.ID] = d
 			freshOrder = append(freshOrder, c.Thread.ID)
 		}
-		d.add(token, c, now)
+		addCount(d, token, c, now)
 	}
 	toInsert := make([]dbConversation, len(freshOrder))
 	for i, id := range freshOrder {
@@ -200,9 +200,9 @@ func (s *Store) countSingle(ctx context.Context, token string, counts []conversa
 		}
 		for i, c := range by[id] {
 			if i == 0 {
-				after.refresh(c.Thread)
+				refreshThread(&after, c.Thread)
 			}
-			after.add(token, c, now)
+			addCount(&after, token, c, now)
 		}
 		if err := s.settleFromStore(ctx, &after); err != nil {
 			return err

@@ -24,8 +24,8 @@ func newMessageDoc(c conversation.Change, now time.Time) dbMessage {
 	return d
 }
 
-// apply applies c unless its key was seen, and reports whether it did.
-func (d *dbMessage) apply(token string, c conversation.Change, now time.Time) bool {
+// applyChange applies c to d unless its key was seen, and reports whether it did.
+func applyChange(d *dbMessage, token string, c conversation.Change, now time.Time) bool {
 	sk := seenField(c.Key)
 	if _, ok := d.Seen[sk]; ok {
 		return false
@@ -53,7 +53,7 @@ func (d *dbMessage) apply(token string, c conversation.Change, now time.Time) bo
 			d.Text, d.TextAt = c.Text, c.At
 		}
 		if c.Direction == conversation.DirectionOut {
-			d.advance(conversation.DeliverySent, c.At)
+			advanceDelivery(d, conversation.DeliverySent, c.At)
 		}
 	case conversation.ActionEdit:
 		d.Edits = append(d.Edits, dbEdit{Text: c.Text, At: c.At})
@@ -90,14 +90,14 @@ func (d *dbMessage) apply(token string, c conversation.Change, now time.Time) bo
 				}
 				d.Delivery.ErrorCode, d.Delivery.ErrorMessage = st.ErrorCode, st.ErrorMessage
 			}
-			d.advance(st.State, c.At)
+			advanceDelivery(d, st.State, c.At)
 		}
 	}
 	return true
 }
 
-// advance moves the delivery state forward, keeping a recorded error.
-func (d *dbMessage) advance(state conversation.DeliveryState, at time.Time) {
+// advanceDelivery moves d's delivery state forward, keeping a recorded error.
+func advanceDelivery(d *dbMessage, state conversation.DeliveryState, at time.Time) {
 	if d.Delivery == nil {
 		d.Delivery = &dbDelivery{}
 	}
@@ -122,8 +122,8 @@ func newConversationDoc(t conversation.Thread, now time.Time) dbConversation {
 	return d
 }
 
-// add counts one message into the conversation unless it already is, and reports whether it did.
-func (d *dbConversation) add(token string, c conversation.Count, now time.Time) bool {
+// addCount counts one message into d unless it already is, and reports whether it did.
+func addCount(d *dbConversation, token string, c conversation.Count, now time.Time) bool {
 	k := inflightKey(c.MessageID)
 	if _, ok := d.Inflight[k]; ok {
 		return false
@@ -164,9 +164,9 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
-// refresh applies what threadModels writes: the post's known fields, a DM
+// refreshThread applies to d what threadModels writes: the post's known fields, a DM
 // customer's latest handle and name, a comment thread's first commenter.
-func (d *dbConversation) refresh(t conversation.Thread) {
+func refreshThread(d *dbConversation, t conversation.Thread) {
 	if p := t.Post; p != nil && p.ID != "" {
 		if d.Post == nil {
 			d.Post = &dbPost{}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/communityinbox/inbox/conversation"
+	"github.com/communityinbox/inbox/conversation/conversationdoc"
 )
 
 // Collection names.
@@ -14,126 +15,19 @@ const (
 	identitiesColl    = "identities"
 )
 
-type dbIdentity struct {
-	Platform string `bson:"platform"`
-	UserID   string `bson:"user_id"`
-	Handle   string `bson:"handle,omitempty"`
-	Name     string `bson:"name,omitempty"`
-}
-
-type dbPost struct {
-	ID        string `bson:"id"`
-	Text      string `bson:"text,omitempty"`
-	Permalink string `bson:"permalink,omitempty"`
-	Type      string `bson:"type,omitempty"`
-}
-
-type dbAttachment struct {
-	Type     string `bson:"type"`
-	URL      string `bson:"url,omitempty"`
-	MimeType string `bson:"mime_type,omitempty"`
-	MediaID  string `bson:"media_id,omitempty"`
-	SHA256   string `bson:"sha256,omitempty"`
-	Name     string `bson:"name,omitempty"`
-}
-
-type dbDelivery struct {
-	State        string    `bson:"state,omitempty"`
-	Rank         int       `bson:"rank,omitempty"`
-	At           time.Time `bson:"at,omitempty"`
-	ErrorCode    string    `bson:"error_code,omitempty"`
-	ErrorMessage string    `bson:"error_message,omitempty"`
-}
-
-type dbEdit struct {
-	Text string    `bson:"text"`
-	At   time.Time `bson:"at"`
-}
-
-type dbTombstone struct {
-	State string    `bson:"state"`
-	At    time.Time `bson:"at"`
-}
-
-type dbReaction struct {
-	UserID string    `bson:"user_id"`
-	Emoji  string    `bson:"emoji"`
-	At     time.Time `bson:"at"`
-}
-
-// dbMessage is a message document. Seen maps a hash of every applied event's
-// dedupe key to the token of the writer that applied it; Reactions is keyed by
-// a hash of the reacting user so one update can address one user's reaction.
-type dbMessage struct {
-	ID                string                `bson:"_id"`
-	WorkspaceID       string                `bson:"workspace_id"`
-	ConversationID    string                `bson:"conversation_id,omitempty"`
-	ChannelID         string                `bson:"channel_id"`
-	Platform          string                `bson:"platform"`
-	Kind              string                `bson:"kind"`
-	Direction         string                `bson:"direction,omitempty"`
-	Echo              bool                  `bson:"echo,omitempty"`
-	Author            dbIdentity            `bson:"author"`
-	Text              string                `bson:"text"`
-	TextAt            time.Time             `bson:"text_at,omitempty"`
-	Attachments       []dbAttachment        `bson:"attachments,omitempty"`
-	ExternalID        string                `bson:"external_id"`
-	ParentID          string                `bson:"parent_id,omitempty"`
-	ParentExternalID  string                `bson:"parent_external_id,omitempty"`
-	ReplyToID         string                `bson:"reply_to_id,omitempty"`
-	ReplyToExternalID string                `bson:"reply_to_external_id,omitempty"`
-	PlatformTime      time.Time             `bson:"platform_time,omitempty"`
-	ReceivedAt        time.Time             `bson:"received_at,omitempty"`
-	Delivery          *dbDelivery           `bson:"delivery,omitempty"`
-	Edits             []dbEdit              `bson:"edits,omitempty"`
-	Tombstone         *dbTombstone          `bson:"tombstone,omitempty"`
-	VisibilityAt      time.Time             `bson:"visibility_at,omitempty"`
-	Reactions         map[string]dbReaction `bson:"reactions,omitempty"`
-	Placeholder       bool                  `bson:"placeholder"`
-	Counted           bool                  `bson:"counted"`
-	CreatedBy         string                `bson:"created_by,omitempty"`
-	Rev               int64                 `bson:"rev"`
-	Seen              map[string]string     `bson:"seen,omitempty"`
-	CreatedAt         time.Time             `bson:"created_at"`
-	UpdatedAt         time.Time             `bson:"updated_at,omitempty"`
-}
-
-// dbCounted records which writer counted a message into a conversation and
-// when; entries are pruned once no worker can still be racing on them.
-type dbCounted struct {
-	By string    `bson:"by"`
-	At time.Time `bson:"at"`
-}
-
-type dbConversation struct {
-	ID              string               `bson:"_id"`
-	WorkspaceID     string               `bson:"workspace_id"`
-	ChannelID       string               `bson:"channel_id"`
-	Platform        string               `bson:"platform"`
-	Kind            string               `bson:"kind"`
-	ThreadKey       string               `bson:"thread_key"`
-	Post            *dbPost              `bson:"post,omitempty"`
-	Customer        dbIdentity           `bson:"customer"`
-	Status          string               `bson:"status"`
-	LastMessageAt   time.Time            `bson:"last_message_at,omitempty"`
-	LastIncomingAt  time.Time            `bson:"last_incoming_at,omitempty"`
-	LastOutgoingAt  time.Time            `bson:"last_outgoing_at,omitempty"`
-	WaitingSince    time.Time            `bson:"waiting_since,omitempty"`
-	MessageCount    int64                `bson:"message_count"`
-	IncomingCount   int64                `bson:"incoming_count"`
-	OutgoingCount   int64                `bson:"outgoing_count"`
-	LastMessageID   string               `bson:"last_message_id,omitempty"`
-	LastMessageText string               `bson:"last_message_text,omitempty"`
-	LastMessageDir  string               `bson:"last_message_direction,omitempty"`
-	SeenIncoming    int64                `bson:"seen_incoming_count,omitempty"` // the workflow's; read here for UnreadCount
-	AssigneeID      string               `bson:"assignee_id,omitempty"`
-	Labels          []string             `bson:"labels,omitempty"`
-	Priority        string               `bson:"priority,omitempty"`
-	PriorityReasons []string             `bson:"priority_reasons,omitempty"`
-	Inflight        map[string]dbCounted `bson:"inflight,omitempty"`
-	CreatedAt       time.Time            `bson:"created_at"`
-	UpdatedAt       time.Time            `bson:"updated_at"`
-}
+// The documents, shared with workflowdb.
+type (
+	dbIdentity     = conversationdoc.Identity
+	dbPost         = conversationdoc.Post
+	dbAttachment   = conversationdoc.Attachment
+	dbDelivery     = conversationdoc.Delivery
+	dbEdit         = conversationdoc.Edit
+	dbTombstone    = conversationdoc.Tombstone
+	dbReaction     = conversationdoc.Reaction
+	dbMessage      = conversationdoc.Message
+	dbCounted      = conversationdoc.Counted
+	dbConversation = conversationdoc.Conversation
+)
 
 type dbIdentityRecord struct {
 	ID             string    `bson:"_id"`

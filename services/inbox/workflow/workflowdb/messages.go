@@ -6,70 +6,20 @@ import (
 	"time"
 
 	"github.com/communityinbox/inbox/conversation"
+	"github.com/communityinbox/inbox/conversation/conversationdoc"
 	"github.com/communityinbox/inbox/workflow"
 	"github.com/communityinbox/shared/mongox"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-type dbDelivery struct {
-	State        string    `bson:"state,omitempty"`
-	Rank         int       `bson:"rank,omitempty"`
-	At           time.Time `bson:"at,omitempty"`
-	ErrorCode    string    `bson:"error_code,omitempty"`
-	ErrorMessage string    `bson:"error_message,omitempty"`
-}
-
-type dbAttachment struct {
-	Type     string `bson:"type"`
-	URL      string `bson:"url,omitempty"`
-	MimeType string `bson:"mime_type,omitempty"`
-	MediaID  string `bson:"media_id,omitempty"`
-	SHA256   string `bson:"sha256,omitempty"`
-	Name     string `bson:"name,omitempty"`
-}
-
-type dbTombstone struct {
-	State string    `bson:"state"`
-	At    time.Time `bson:"at"`
-}
-
-// dbMessage is the part of a message document the workflow reads and, for
-// replies and notes, writes. Counted is true from the start on agents'
-// messages so ingest never counts them: the outbox counts a reply once sent.
-// AliasOf marks the document a sent reply leaves at the platform id's natural
-// key, where the echo webhook lands; lists leave aliases out.
-type dbMessage struct {
-	ID               string         `bson:"_id"`
-	WorkspaceID      string         `bson:"workspace_id"`
-	ConversationID   string         `bson:"conversation_id,omitempty"`
-	ChannelID        string         `bson:"channel_id"`
-	Platform         string         `bson:"platform"`
-	Kind             string         `bson:"kind"`
-	Direction        string         `bson:"direction,omitempty"`
-	Echo             bool           `bson:"echo,omitempty"`
-	Author           dbIdentity     `bson:"author"`
-	Text             string         `bson:"text"`
-	Attachments      []dbAttachment `bson:"attachments,omitempty"`
-	ExternalID       string         `bson:"external_id"`
-	ParentID         string         `bson:"parent_id,omitempty"`
-	ParentExternalID string         `bson:"parent_external_id,omitempty"`
-	ReplyToID        string         `bson:"reply_to_id,omitempty"`
-	PlatformTime     time.Time      `bson:"platform_time,omitempty"`
-	ReceivedAt       time.Time      `bson:"received_at,omitempty"`
-	Delivery         *dbDelivery    `bson:"delivery,omitempty"`
-	Tombstone        *dbTombstone   `bson:"tombstone,omitempty"`
-	Placeholder      bool           `bson:"placeholder"`
-	Counted          bool           `bson:"counted"`
-	Rev              int64          `bson:"rev"`
-	Private          bool           `bson:"private,omitempty"`
-	AgentID          string         `bson:"agent_id,omitempty"`
-	Mode             string         `bson:"mode,omitempty"`
-	Mentions         []string       `bson:"mentions,omitempty"`
-	AliasOf          string         `bson:"alias_of,omitempty"`
-	CreatedAt        time.Time      `bson:"created_at"`
-	UpdatedAt        time.Time      `bson:"updated_at,omitempty"`
-}
+// The documents, shared with conversationdb.
+type (
+	dbDelivery   = conversationdoc.Delivery
+	dbAttachment = conversationdoc.Attachment
+	dbTombstone  = conversationdoc.Tombstone
+	dbMessage    = conversationdoc.Message
+)
 
 func toBusMessage(d dbMessage) workflow.Message {
 	m := conversation.Message{

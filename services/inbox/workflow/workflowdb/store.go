@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/communityinbox/inbox/conversation"
+	"github.com/communityinbox/inbox/conversation/conversationdoc"
 	"github.com/communityinbox/inbox/workflow"
 	"github.com/communityinbox/shared/mongox"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -64,50 +65,12 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 // Ledger returns the Mongo send ledger.
 func (s *Store) Ledger() *Ledger { return &Ledger{coll: s.ledger} }
 
-type dbIdentity struct {
-	Platform string `bson:"platform"`
-	UserID   string `bson:"user_id"`
-	Handle   string `bson:"handle,omitempty"`
-	Name     string `bson:"name,omitempty"`
-}
-
-type dbPost struct {
-	ID        string `bson:"id"`
-	Text      string `bson:"text,omitempty"`
-	Permalink string `bson:"permalink,omitempty"`
-	Type      string `bson:"type,omitempty"`
-}
-
-// dbConversation reads the conversation fields the workflow shows; ingest's
-// bookkeeping fields are left out and never written here.
-type dbConversation struct {
-	ID             string     `bson:"_id"`
-	WorkspaceID    string     `bson:"workspace_id"`
-	ChannelID      string     `bson:"channel_id"`
-	Platform       string     `bson:"platform"`
-	Kind           string     `bson:"kind"`
-	ThreadKey      string     `bson:"thread_key"`
-	Post           *dbPost    `bson:"post,omitempty"`
-	Customer       dbIdentity `bson:"customer"`
-	Status         string     `bson:"status"`
-	LastMessageAt  time.Time  `bson:"last_message_at,omitempty"`
-	LastIncomingAt time.Time  `bson:"last_incoming_at,omitempty"`
-	LastOutgoingAt time.Time  `bson:"last_outgoing_at,omitempty"`
-	WaitingSince   time.Time  `bson:"waiting_since,omitempty"`
-	MessageCount   int64      `bson:"message_count"`
-	IncomingCount  int64      `bson:"incoming_count"`
-	OutgoingCount  int64      `bson:"outgoing_count"`
-	LastMessageID  string     `bson:"last_message_id,omitempty"`
-	LastMessageTxt string     `bson:"last_message_text,omitempty"`
-	LastMessageDir string     `bson:"last_message_direction,omitempty"`
-	SeenIncoming   int64      `bson:"seen_incoming_count,omitempty"`
-	AssigneeID     string     `bson:"assignee_id,omitempty"`
-	Labels         []string   `bson:"labels,omitempty"`
-	Priority       string     `bson:"priority,omitempty"`
-	SnoozedUntil   time.Time  `bson:"snoozed_until,omitempty"`
-	CreatedAt      time.Time  `bson:"created_at"`
-	UpdatedAt      time.Time  `bson:"updated_at"`
-}
+// The documents, shared with conversationdb.
+type (
+	dbIdentity     = conversationdoc.Identity
+	dbPost         = conversationdoc.Post
+	dbConversation = conversationdoc.Conversation
+)
 
 func toBusIdentity(i dbIdentity) conversation.Identity {
 	return conversation.Identity{Platform: i.Platform, UserID: i.UserID, Handle: i.Handle, Name: i.Name}
@@ -121,7 +84,7 @@ func toBusConversation(d dbConversation) workflow.Conversation {
 		LastMessageAt: d.LastMessageAt.UTC(), LastIncomingAt: d.LastIncomingAt.UTC(), LastOutgoingAt: d.LastOutgoingAt.UTC(),
 		WaitingSince: d.WaitingSince.UTC(), MessageCount: d.MessageCount, IncomingCount: d.IncomingCount,
 		OutgoingCount: d.OutgoingCount, AssigneeID: d.AssigneeID, Labels: d.Labels, Priority: d.Priority,
-		LastMessageID: d.LastMessageID, LastMessageText: d.LastMessageTxt,
+		LastMessageID: d.LastMessageID, LastMessageText: d.LastMessageText,
 		LastMessageDirection: conversation.Direction(d.LastMessageDir),
 		UnreadCount:          conversation.Unread(d.IncomingCount, d.SeenIncoming),
 		CreatedAt:            d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
