@@ -13,9 +13,13 @@ type Worker struct {
 	batch    int
 	maxBatch int
 	maxBytes int
-	wait     time.Duration
-	grace    time.Duration
-	log      *slog.Logger
+	budget   time.Duration
+	// perDelivery is the smoothed time a delivery took in the batches
+	// stored so far (Run's goroutine only); it sizes gathered batches.
+	perDelivery time.Duration
+	wait        time.Duration
+	grace       time.Duration
+	log         *slog.Logger
 }
 
 // WorkerOptions tune a Worker.
@@ -29,7 +33,12 @@ type WorkerOptions struct {
 	MaxBatch int
 	// MaxBytes bounds the bodies a gathered batch holds (default 16 MiB).
 	MaxBytes int
-	Wait     time.Duration // how long a claim waits for the first delivery
+	// Budget is how long a gathered batch should take to store, judged by
+	// the batches before it: a slow store (FerretDB on SQLite scans whole
+	// collections) gets smaller batches, so none outlives its lease and is
+	// handed to a second worker. Zero: no bound but MaxBatch.
+	Budget time.Duration
+	Wait   time.Duration // how long a claim waits for the first delivery
 	// Grace bounds how long a claimed batch may still take after Run's context
 	// ends: finishing it spares a redelivery.
 	Grace time.Duration
@@ -53,11 +62,35 @@ func NewWorker(q Queue, p *Processor, o WorkerOptions, log *slog.Logger) *Worker
 		o.Grace = 10 * time.Second
 	}
 	return &Worker{queue: q, proc: p, batch: o.Batch, maxBatch: o.MaxBatch, maxBytes: o.MaxBytes,
-		wait: o.Wait, grace: o.Grace, log: log}
+		budget: o.Budget, wait: o.Wait, grace: o.Grace, log: log}
+}
+
+// gatherLimit is how many deliveries the next batch may gather: what the
+// budget holds at the time deliveries have been taking, between one claim
+// and maxBatch.
+func gatherLimit(batch, maxBatch int, budget, perDelivery time.Duration) int {
+	if budget <= 0 || perDelivery <= 0 {
+		return maxBatch
+	}
+	return max(batch, min(maxBatch, int(budget/perDelivery)))
+}
+
+// observe folds a stored batch's time per delivery into perDelivery, giving
+// the newest batch half the weight.
+func (w *Worker) observe(n int, took time.Duration) {
+	if n == 0 {
+		return
+	}
+	d := took / time.Duration(n)
+	if w.perDelivery == 0 {
+		w.perDelivery = d
+		return
+	}
+	w.perDelivery = (w.perDelivery + d) / 2
 }
 
 // claim returns the next batch: one claim, and while claims come back full
-// (a backlog) more claims without waiting, up to maxBatch deliveries or
+// (a backlog) more claims without waiting, up to gatherLimit deliveries or
 // maxBytes of bodies. An error after the first claim keeps what was claimed:
 // the deliveries are leased to this worker either way.
 func (w *Worker) claim(ctx context.Context, wait time.Duration) ([]Delivery, error) {
@@ -69,8 +102,9 @@ func (w *Worker) claim(ctx context.Context, wait time.Duration) ([]Delivery, err
 	for _, d := range ds {
 		size += len(d.Body)
 	}
-	for len(ds) < w.maxBatch && size < w.maxBytes && ctx.Err() == nil {
-		more, err := w.queue.Claim(ctx, min(w.batch, w.maxBatch-len(ds)), time.Millisecond)
+	limit := gatherLimit(w.batch, w.maxBatch, w.budget, w.perDelivery)
+	for len(ds) < limit && size < w.maxBytes && ctx.Err() == nil {
+		more, err := w.queue.Claim(ctx, min(w.batch, limit-len(ds)), time.Millisecond)
 		if err != nil {
 			w.log.WarnContext(ctx, "ingest: claim failed while gathering a batch", "err", err)
 			break
@@ -125,10 +159,12 @@ func (w *Worker) handle(ctx context.Context, ds []Delivery) error {
 		context.AfterFunc(bctx, func() { t.Stop() })
 	})
 	defer stop()
+	start := time.Now()
 	res, err := w.proc.Process(bctx, ds)
 	if err != nil {
 		return err
 	}
+	w.observe(len(ds), time.Since(start))
 	if err := w.queue.Ack(bctx, ds); err != nil {
 		return err
 	}

@@ -103,3 +103,41 @@ func TestWorkerKeepsWhatItClaimedWhenGatheringFails(t *testing.T) {
 		t.Fatalf("claimed %d deliveries, err %v", len(ds), err)
 	}
 }
+
+func TestGatherLimitKeepsBatchesWithinTheBudget(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name        string
+		budget, per time.Duration
+		want        int
+	}{
+		{"no budget", 0, ms, 4000},
+		{"nothing measured yet", 7 * time.Second, 0, 4000},
+		{"fast store: MaxBatch", 7 * time.Second, ms / 4, 4000},
+		{"slow store: what the budget holds", 7 * time.Second, 10 * ms, 700},
+		{"very slow store: one claim", 7 * time.Second, time.Second, 500},
+	} {
+		if got := gatherLimit(500, 4000, tc.budget, tc.per); got != tc.want {
+			t.Errorf("%s: gatherLimit = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestWorkerSizesBatchesByHowLongDeliveriesTook(t *testing.T) {
+	q := queued(100, 10)
+	w := NewWorker(q, nil, WorkerOptions{Batch: 5, MaxBatch: 50, Budget: time.Second}, logging.Discard())
+	w.observe(10, time.Second) // 100 ms a delivery: 10 fit the budget
+	if ds, err := w.claim(context.Background(), time.Millisecond); err != nil || len(ds) != 10 {
+		t.Fatalf("slow batches: gathered %d, err %v", len(ds), err)
+	}
+	w.observe(10, 10*time.Millisecond) // (100 + 1) / 2 ms
+	if w.perDelivery != 50500*time.Microsecond {
+		t.Fatalf("smoothed time per delivery %v", w.perDelivery)
+	}
+	for range 10 {
+		w.observe(100, 10*time.Millisecond) // 100 µs each from now on
+	}
+	if ds, err := w.claim(context.Background(), time.Millisecond); err != nil || len(ds) != 50 {
+		t.Fatalf("fast batches: gathered %d, err %v", len(ds), err)
+	}
+}

@@ -171,7 +171,7 @@ func (s *Service) Poller() *youtube.Poller { return s.poller }
 // NewWorker returns an ingest worker on the service's queue.
 func (s *Service) NewWorker() *ingest.Worker {
 	return ingest.NewWorker(s.queue, s.proc, ingest.WorkerOptions{Batch: s.cfg.IngestBatch,
-		MaxBatch: s.cfg.IngestMaxBatch, Grace: s.cfg.IngestLease / 2}, s.in.Log)
+		MaxBatch: s.cfg.IngestMaxBatch, Budget: s.cfg.IngestLease / 4, Grace: s.cfg.IngestLease / 2}, s.in.Log)
 }
 
 // Run runs the ingest workers, the YouTube poller and the workflow's bus
