@@ -76,9 +76,10 @@ func gatherLimit(batch, maxBatch int, budget, perDelivery time.Duration) int {
 }
 
 // observe folds a stored batch's time per delivery into perDelivery, giving
-// the newest batch half the weight.
+// the newest batch half the weight. Batches smaller than one claim are left
+// out: their fixed cost per batch would make deliveries look slow.
 func (w *Worker) observe(n int, took time.Duration) {
-	if n == 0 {
+	if n < w.batch {
 		return
 	}
 	d := took / time.Duration(n)

@@ -126,6 +126,10 @@ func TestGatherLimitKeepsBatchesWithinTheBudget(t *testing.T) {
 func TestWorkerSizesBatchesByHowLongDeliveriesTook(t *testing.T) {
 	q := queued(100, 10)
 	w := NewWorker(q, nil, WorkerOptions{Batch: 5, MaxBatch: 50, Budget: time.Second}, logging.Discard())
+	w.observe(1, time.Hour) // a small batch says little about large ones
+	if w.perDelivery != 0 {
+		t.Fatalf("a batch smaller than a claim was observed: %v", w.perDelivery)
+	}
 	w.observe(10, time.Second) // 100 ms a delivery: 10 fit the budget
 	if ds, err := w.claim(context.Background(), time.Millisecond); err != nil || len(ds) != 10 {
 		t.Fatalf("slow batches: gathered %d, err %v", len(ds), err)
