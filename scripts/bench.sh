@@ -16,6 +16,8 @@ run_pg "$pgbin/initdb -D $dir/data -A trust -U postgres >/dev/null"
 run_pg "$pgbin/pg_ctl -D $dir/data -o '-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=off' -l $dir/log -w start >/dev/null"
 trap 'run_pg "$pgbin/pg_ctl -D $dir/data -m fast stop >/dev/null" || true; rm -rf "$dir"' EXIT
 run_pg "$pgbin/createdb -h 127.0.0.1 -p $port -U postgres ferretdb"
+# Keep FerretDB's documents uncompressed in their tables (see the file).
+run_pg "$pgbin/psql -q -h 127.0.0.1 -p $port -U postgres -d ferretdb -v ON_ERROR_STOP=1 -f -" <scripts/ferretdb-pg.sql >/dev/null
 export FERRETDB_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/ferretdb"
 export FERRETDB_BIN="$PWD/bin/ferretdb"
 # CRM sizes (BENCHMARKS.md): contacts loaded and recomputed from the store,

@@ -103,10 +103,9 @@ type Count struct {
 	Preview   string // the message's Preview, for the conversation's last message
 }
 
-// CountState is a conversation after counting, with who counted each message.
+// CountState is a conversation after counting.
 type CountState struct {
 	Conversation
-	CountedBy map[string]string // message id → writer token, for messages counted recently
 }
 
 // Counted is the result of counting a batch of messages.

@@ -114,39 +114,52 @@ func NewProcessor(store Storer, channels ChannelLoader, bus event.Bus, log *slog
 	return p
 }
 
-// Process stores the events of deliveries. An error means nothing may be
-// acknowledged: the batch must be processed again. Bodies that do not parse
-// any more (they did when received) are logged and skipped.
+// Process stores the events of deliveries and publishes what changed: Stage
+// and Fold in one. An error means nothing may be acknowledged: the batch must
+// be processed again. Bodies that do not parse any more (they did when
+// received) are logged and skipped.
 func (p *Processor) Process(ctx context.Context, ds []Delivery) (Result, error) {
-	var res Result
+	st, err := p.Stage(ctx, ds)
+	if err != nil {
+		return st.res, err
+	}
+	return p.Fold(ctx, st)
+}
+
+// Stage stores the messages of deliveries: every event is applied to its
+// message exactly once, and what the batch has to count is remembered. The
+// conversations, identities and events follow in Fold, which may take the
+// staged batches of several claims at once: a conversation is then written
+// once for all of them. Until their Fold succeeds, none of the deliveries may
+// be acknowledged; a crash in between is repaired by their redelivery.
+func (p *Processor) Stage(ctx context.Context, ds []Delivery) (*Staged, error) {
+	st := &Staged{recovery: map[string]bool{}}
 	var ids []string
 	for _, d := range ds {
 		ids = append(ids, d.ChannelIDs...)
 	}
 	chans, err := p.channels.ByIDs(ctx, ids)
 	if err != nil {
-		return res, err
+		return st, err
 	}
 	var items []item
 	for _, d := range ds {
 		events, err := parse(d)
 		if err != nil {
 			p.log.ErrorContext(ctx, "ingest: dropping unparseable delivery", "delivery", d.ID, "source", d.Source, "err", err)
-			res.Ignored++
+			st.res.Ignored++
 			continue
 		}
 		for _, ev := range events {
 			ch, ok := route(d, ev, chans)
 			if !ok {
-				res.Ignored++
+				st.res.Ignored++
 				continue
 			}
 			items = append(items, item{ch: ch, ev: ev, receivedAt: d.ReceivedAt, delivery: d.ID, redelivered: d.Redelivered})
 		}
 	}
-	r, err := p.apply(ctx, items)
-	r.Ignored += res.Ignored
-	return r, err
+	return st, p.stage(ctx, st, items)
 }
 
 // Ingest stores events a poller fetched for ch. Pollers fetch the same
@@ -158,7 +171,11 @@ func (p *Processor) Ingest(ctx context.Context, ch channel.Channel, events []web
 	for i, ev := range events {
 		items[i] = item{ch: ch, ev: ev, receivedAt: receivedAt}
 	}
-	res, err := p.apply(ctx, items)
+	st := &Staged{recovery: map[string]bool{}}
+	if err := p.stage(ctx, st, items); err != nil {
+		return st.res, err
+	}
+	res, err := p.Fold(ctx, st)
 	if err == nil {
 		// Nothing redelivers a poll: a poll is never recounted.
 		p.Settle(res.Token)
@@ -211,36 +228,50 @@ func route(d Delivery, ev webhook.Event, chans map[string]channel.Channel) (chan
 	return channel.Channel{}, false
 }
 
-// apply runs the exactly-once protocol on routed events; see the package doc.
-func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
+// Staged is a batch whose messages are stored and whose counting, identities
+// and events wait for Fold.
+type Staged struct {
+	res      Result
+	changes  []conversation.Change
+	from     []item
+	applied  conversation.Applied
+	counts   []conversation.Count
+	unmarked []string        // messages counted by this batch but not yet marked so
+	recovery map[string]bool // messages touched by a redelivered event
+}
+
+// Result reports what staging the batch did.
+func (st *Staged) Result() Result { return st.res }
+
+// stage runs the first half of the exactly-once protocol on routed events
+// (see the package doc): their changes are applied to the messages, and the
+// messages the batch has to count are picked, into st.
+func (p *Processor) stage(ctx context.Context, st *Staged, items []item) error {
 	if p.serial != nil {
 		p.serial.Lock()
 		defer p.serial.Unlock()
 	}
-	var res Result
 	threads, err := p.replyThreads(ctx, items)
 	if err != nil {
-		return res, err
+		return err
 	}
-	var changes []conversation.Change
-	var from []item
 	for _, it := range items {
 		c, ok := toChange(it, threads[conversation.MessageID(it.ch.ID, it.ev.ExternalID)])
 		if !ok {
-			res.Ignored++
+			st.res.Ignored++
 			continue
 		}
-		changes, from = append(changes, c), append(from, it)
+		st.changes, st.from = append(st.changes, c), append(st.from, it)
 	}
-	if len(changes) == 0 {
-		return res, nil
+	if len(st.changes) == 0 {
+		return nil
 	}
 	token := auth.RandomID()[:16]
-	res.Token = token
-	applied, err := p.store.ApplyChanges(ctx, token, changes)
+	applied, err := p.store.ApplyChanges(ctx, token, st.changes)
 	if err != nil {
-		return res, err
+		return err
 	}
+	st.applied = applied
 
 	// Count each visible message whose original is in the batch and that this
 	// batch just created, or that is not counted yet, or (on a redelivery of
@@ -248,43 +279,98 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 	// counting. The conversation's guard makes counting twice impossible: the
 	// guard's records live until the batch that wrote them settles, and only
 	// that batch's own deliveries come back; the outcome says who publishes.
-	var counts []conversation.Count
-	var unmarked []string
 	counting := map[string]bool{}
-	recovery := map[string]bool{} // messages touched by a redelivered event
-	for i, c := range changes {
-		if from[i].redelivered {
-			recovery[c.MessageID] = true
+	for i, c := range st.changes {
+		if st.from[i].redelivered {
+			st.recovery[c.MessageID] = true
 		}
 		switch applied.Outcomes[i] {
 		case conversation.Mine:
 			if c.Action == conversation.ActionCreate {
-				res.Created++
+				st.res.Created++
 			} else {
-				res.Updated++
+				st.res.Updated++
 			}
 		default:
-			res.Duplicates++
+			st.res.Duplicates++
 		}
 		m := applied.Messages[c.MessageID]
 		if c.Action != conversation.ActionCreate || m.Placeholder || m.ConversationID == "" || counting[c.MessageID] {
 			continue
 		}
 		created := m.Inserted && applied.Outcomes[i] == conversation.Mine
-		ownRedelivery := from[i].redelivered && m.CreatedBy != "" && m.CreatedBy == from[i].delivery
+		ownRedelivery := st.from[i].redelivered && m.CreatedBy != "" && m.CreatedBy == st.from[i].delivery
 		if !created && m.Counted && !ownRedelivery {
 			continue
 		}
 		counting[c.MessageID] = true
 		if !m.Counted {
-			unmarked = append(unmarked, m.ID)
+			st.unmarked = append(st.unmarked, m.ID)
 		}
 		t := *c.Thread
 		t.ID = m.ConversationID
-		counts = append(counts, conversation.Count{MessageID: m.ID, Direction: m.Direction, At: m.PlatformTime, Thread: t,
-			Preview: m.Preview()})
+		st.counts = append(st.counts, conversation.Count{MessageID: m.ID, Direction: m.Direction, At: m.PlatformTime, Thread: t})
 	}
-	counted, err := p.store.AddToConversations(ctx, token, counts)
+	return nil
+}
+
+// merge joins staged batches, in the order they were staged, into one: a
+// message's state is the newest, and a message two batches count is counted
+// once.
+func merge(batches []*Staged) *Staged {
+	if len(batches) == 1 {
+		return batches[0]
+	}
+	out := &Staged{recovery: map[string]bool{}, applied: conversation.Applied{Messages: map[string]conversation.MessageState{}}}
+	counting := map[string]bool{}
+	for _, st := range batches {
+		out.res.Created += st.res.Created
+		out.res.Updated += st.res.Updated
+		out.res.Duplicates += st.res.Duplicates
+		out.res.Ignored += st.res.Ignored
+		out.changes = append(out.changes, st.changes...)
+		out.from = append(out.from, st.from...)
+		out.applied.Outcomes = append(out.applied.Outcomes, st.applied.Outcomes...)
+		for id, m := range st.applied.Messages {
+			out.applied.Messages[id] = m
+		}
+		for _, c := range st.counts {
+			if !counting[c.MessageID] {
+				counting[c.MessageID] = true
+				out.counts = append(out.counts, c)
+			}
+		}
+		out.unmarked = append(out.unmarked, st.unmarked...)
+		for id := range st.recovery {
+			out.recovery[id] = true
+		}
+	}
+	return out
+}
+
+// Fold finishes staged batches together: it counts their messages into their
+// conversations, refreshes previews, records identities, publishes what
+// changed and marks the messages counted. Each conversation is written once
+// however many of the batches went to it. The result's Token goes to Settle
+// once the batches' deliveries are acknowledged.
+func (p *Processor) Fold(ctx context.Context, batches ...*Staged) (Result, error) {
+	st := merge(batches)
+	res := st.res
+	if len(st.changes) == 0 {
+		return res, nil
+	}
+	if p.serial != nil {
+		p.serial.Lock()
+		defer p.serial.Unlock()
+	}
+	token := auth.RandomID()[:16]
+	res.Token = token
+	changes, applied := st.changes, st.applied
+	// Previews from the messages as they are now: a later batch may have edited them.
+	for i, c := range st.counts {
+		st.counts[i].Preview = applied.Messages[c.MessageID].Preview()
+	}
+	counted, err := p.store.AddToConversations(ctx, token, st.counts)
 	if err != nil {
 		return res, err
 	}
@@ -297,14 +383,14 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 	said := map[string]webhook.Event{} // the originals, for what the store does not keep
 	for i, c := range changes {
 		if c.Action == conversation.ActionCreate {
-			said[c.MessageID] = from[i].ev
+			said[c.MessageID] = st.from[i].ev
 		}
 	}
-	events, err := changeEvents(changes, applied, counts, counted, recovery, said)
+	events, err := changeEvents(changes, applied, st.counts, counted, st.recovery, said)
 	if err != nil {
 		return res, err
 	}
-	announce, err := p.identities(ctx, token, changes, applied, recovery)
+	announce, err := p.identities(ctx, token, changes, applied, st.recovery)
 	if err != nil {
 		return res, err
 	}
@@ -312,7 +398,7 @@ func (p *Processor) apply(ctx context.Context, items []item) (Result, error) {
 	if done, err := event.PublishAll(ctx, p.bus, events); err != nil {
 		return res, fmt.Errorf("publish %s: %w", events[len(done)].Type, err)
 	}
-	if err := p.store.MarkCounted(ctx, unmarked); err != nil {
+	if err := p.store.MarkCounted(ctx, st.unmarked); err != nil {
 		return res, err
 	}
 	return res, nil

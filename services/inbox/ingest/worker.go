@@ -8,18 +8,26 @@ import (
 
 // Worker moves deliveries from the queue through the Processor.
 type Worker struct {
-	queue    Queue
-	proc     *Processor
-	batch    int
-	maxBatch int
-	maxBytes int
-	budget   time.Duration
+	queue     Queue
+	proc      *Processor
+	batch     int
+	maxBatch  int
+	maxBytes  int
+	budget    time.Duration
+	foldMax   int
+	foldAfter time.Duration
 	// perDelivery is the smoothed time a delivery took in the batches
 	// stored so far (Run's goroutine only); it sizes gathered batches.
 	perDelivery time.Duration
 	wait        time.Duration
 	grace       time.Duration
 	log         *slog.Logger
+
+	// Batches staged and not yet folded, their deliveries, and when the
+	// first of them was claimed (Run's or Drain's goroutine only).
+	staged      []*Staged
+	stagedDs    []Delivery
+	stagedSince time.Time
 }
 
 // WorkerOptions tune a Worker.
@@ -38,7 +46,17 @@ type WorkerOptions struct {
 	// collections) gets smaller batches, so none outlives its lease and is
 	// handed to a second worker. Zero: no bound but MaxBatch.
 	Budget time.Duration
-	Wait   time.Duration // how long a claim waits for the first delivery
+	// FoldMax is how many deliveries may be stored, batch after batch while a
+	// backlog waits, before they are counted into their conversations,
+	// published and acknowledged together (see Processor.Fold): a
+	// conversation is then written once for all of them. Default: MaxBatch,
+	// so each batch is folded alone.
+	FoldMax int
+	// FoldAfter bounds how long a stored delivery waits for its fold, from
+	// its claim (default: Budget, or one second). A quiet queue never waits:
+	// a batch is folded as soon as a claim comes back short.
+	FoldAfter time.Duration
+	Wait      time.Duration // how long a claim waits for the first delivery
 	// Grace bounds how long a claimed batch may still take after Run's context
 	// ends: finishing it spares a redelivery.
 	Grace time.Duration
@@ -61,8 +79,17 @@ func NewWorker(q Queue, p *Processor, o WorkerOptions, log *slog.Logger) *Worker
 	if o.Grace <= 0 {
 		o.Grace = 10 * time.Second
 	}
+	if o.FoldMax < o.MaxBatch {
+		o.FoldMax = o.MaxBatch
+	}
+	if o.FoldAfter <= 0 {
+		o.FoldAfter = o.Budget
+	}
+	if o.FoldAfter <= 0 {
+		o.FoldAfter = time.Second
+	}
 	return &Worker{queue: q, proc: p, batch: o.Batch, maxBatch: o.MaxBatch, maxBytes: o.MaxBytes,
-		budget: o.Budget, wait: o.Wait, grace: o.Grace, log: log}
+		budget: o.Budget, foldMax: o.FoldMax, foldAfter: o.FoldAfter, wait: o.Wait, grace: o.Grace, log: log}
 }
 
 // gatherLimit is how many deliveries the next batch may gather: what the
@@ -93,54 +120,81 @@ func (w *Worker) observe(n int, took time.Duration) {
 // claim returns the next batch: one claim, and while claims come back full
 // (a backlog) more claims without waiting, up to gatherLimit deliveries or
 // maxBytes of bodies. An error after the first claim keeps what was claimed:
-// the deliveries are leased to this worker either way.
-func (w *Worker) claim(ctx context.Context, wait time.Duration) ([]Delivery, error) {
-	ds, err := w.queue.Claim(ctx, w.batch, wait)
+// the deliveries are leased to this worker either way. backlog says that
+// the last claim came back full: more deliveries are probably waiting.
+func (w *Worker) claim(ctx context.Context, wait time.Duration) (ds []Delivery, backlog bool, err error) {
+	ds, err = w.queue.Claim(ctx, w.batch, wait)
 	if err != nil || len(ds) < w.batch {
-		return ds, err
+		return ds, false, err
 	}
 	size := 0
 	for _, d := range ds {
 		size += len(d.Body)
 	}
 	limit := gatherLimit(w.batch, w.maxBatch, w.budget, w.perDelivery)
+	backlog = true
 	for len(ds) < limit && size < w.maxBytes && ctx.Err() == nil {
-		more, err := w.queue.Claim(ctx, min(w.batch, limit-len(ds)), time.Millisecond)
+		want := min(w.batch, limit-len(ds))
+		more, err := w.queue.Claim(ctx, want, time.Millisecond)
 		if err != nil {
 			w.log.WarnContext(ctx, "ingest: claim failed while gathering a batch", "err", err)
-			break
+			return ds, false, nil
 		}
 		for _, d := range more {
 			size += len(d.Body)
 		}
 		ds = append(ds, more...)
-		if len(more) < w.batch {
-			break
+		if len(more) < want {
+			return ds, false, nil
 		}
 	}
-	return ds, nil
+	return ds, backlog, nil
 }
 
 // Run claims, processes and acknowledges batches until ctx ends. A batch that
 // fails is not acknowledged: the queue hands it out again after its lease.
+// While a backlog waits, batches are stored one after another and folded
+// together (WorkerOptions.FoldMax); a stop folds what was stored.
 func (w *Worker) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
+	fail := func(what string, n int, err error) {
+		w.log.ErrorContext(ctx, "ingest: "+what+" failed, left for redelivery", "deliveries", n, "err", err)
+		sleep(ctx, backoff)
+		backoff = min(backoff*2, 5*time.Second)
+	}
+	defer func() {
+		if n := len(w.stagedDs); n > 0 {
+			if err := w.fold(ctx); err != nil {
+				w.log.ErrorContext(ctx, "ingest: fold failed, left for redelivery", "deliveries", n, "err", err)
+			}
+		}
+	}()
 	for ctx.Err() == nil {
-		ds, err := w.claim(ctx, w.wait)
+		wait := w.wait
+		if len(w.stagedDs) > 0 {
+			wait = time.Millisecond // stored deliveries wait for their fold
+		}
+		ds, backlog, err := w.claim(ctx, wait)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
 			w.log.WarnContext(ctx, "ingest: claim failed", "err", err)
-			sleep(ctx, backoff)
-			backoff = min(backoff*2, 5*time.Second)
-			continue
+			backlog = false
 		}
-		if len(ds) == 0 {
-			continue
+		if len(ds) > 0 {
+			if err := w.stage(ctx, ds); err != nil {
+				fail("batch", len(ds), err)
+				continue
+			}
 		}
-		if err := w.handle(ctx, ds); err != nil {
-			w.log.ErrorContext(ctx, "ingest: batch failed, left for redelivery", "deliveries", len(ds), "err", err)
+		if n := len(w.stagedDs); n > 0 && (!backlog || w.foldDue()) {
+			if err := w.fold(ctx); err != nil {
+				fail("fold", n, err)
+				continue
+			}
+		}
+		if err != nil {
 			sleep(ctx, backoff)
 			backoff = min(backoff*2, 5*time.Second)
 			continue
@@ -150,9 +204,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// handle processes and acknowledges one batch; a stop in the middle gets a
-// grace period rather than leaving the batch for redelivery.
-func (w *Worker) handle(ctx context.Context, ds []Delivery) error {
+// foldDue says whether the staged deliveries must be folded now although
+// more are waiting.
+func (w *Worker) foldDue() bool {
+	return len(w.stagedDs) >= w.foldMax || time.Since(w.stagedSince) >= w.foldAfter
+}
+
+// graceful runs f with a context that outlives a stop of ctx by the grace
+// period: finishing a claimed batch spares a redelivery.
+func (w *Worker) graceful(ctx context.Context, f func(context.Context) error) error {
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
@@ -160,19 +220,45 @@ func (w *Worker) handle(ctx context.Context, ds []Delivery) error {
 		context.AfterFunc(bctx, func() { t.Stop() })
 	})
 	defer stop()
+	return f(bctx)
+}
+
+// stage stores one claimed batch and keeps it for the next fold.
+func (w *Worker) stage(ctx context.Context, ds []Delivery) error {
 	start := time.Now()
-	res, err := w.proc.Process(bctx, ds)
-	if err != nil {
-		return err
-	}
-	w.observe(len(ds), time.Since(start))
-	if err := w.queue.Ack(bctx, ds); err != nil {
-		return err
-	}
-	w.proc.Settle(res.Token)
-	w.log.DebugContext(ctx, "ingest: batch stored", "deliveries", len(ds), "created", res.Created,
-		"updated", res.Updated, "duplicates", res.Duplicates, "ignored", res.Ignored)
-	return nil
+	return w.graceful(ctx, func(ctx context.Context) error {
+		st, err := w.proc.Stage(ctx, ds)
+		if err != nil {
+			return err
+		}
+		w.observe(len(ds), time.Since(start))
+		if len(w.stagedDs) == 0 {
+			w.stagedSince = start
+		}
+		w.staged = append(w.staged, st)
+		w.stagedDs = append(w.stagedDs, ds...)
+		return nil
+	})
+}
+
+// fold finishes the staged batches and acknowledges their deliveries. A
+// failure drops them unacknowledged: the queue hands them out again.
+func (w *Worker) fold(ctx context.Context) error {
+	staged, ds := w.staged, w.stagedDs
+	w.staged, w.stagedDs = nil, nil
+	return w.graceful(ctx, func(ctx context.Context) error {
+		res, err := w.proc.Fold(ctx, staged...)
+		if err != nil {
+			return err
+		}
+		if err := w.queue.Ack(ctx, ds); err != nil {
+			return err
+		}
+		w.proc.Settle(res.Token)
+		w.log.DebugContext(ctx, "ingest: batch stored", "deliveries", len(ds), "batches", len(staged), "created", res.Created,
+			"updated", res.Updated, "duplicates", res.Duplicates, "ignored", res.Ignored)
+		return nil
+	})
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -184,20 +270,28 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // Drain processes deliveries until a claim waiting idle finds none, and
 // returns how many it stored. Tests and benchmarks use it to wait for the
-// queue to empty; it stops at the first failed batch.
+// queue to empty; it stops at the first failed batch or fold.
 func (w *Worker) Drain(ctx context.Context, idle time.Duration) (int, error) {
 	n := 0
 	for {
-		ds, err := w.claim(ctx, idle)
+		ds, backlog, err := w.claim(ctx, idle)
 		if err != nil {
 			return n, err
+		}
+		if len(ds) > 0 {
+			if err := w.stage(ctx, ds); err != nil {
+				w.staged, w.stagedDs = nil, nil
+				return n, err
+			}
+		}
+		if k := len(w.stagedDs); k > 0 && (!backlog || w.foldDue()) {
+			if err := w.fold(ctx); err != nil {
+				return n, err
+			}
+			n += k
 		}
 		if len(ds) == 0 {
 			return n, ctx.Err()
 		}
-		if err := w.handle(ctx, ds); err != nil {
-			return n, err
-		}
-		n += len(ds)
 	}
 }

@@ -55,7 +55,7 @@ func batchSizes(t *testing.T, w *Worker) []int {
 	t.Helper()
 	var sizes []int
 	for {
-		ds, err := w.claim(context.Background(), time.Millisecond)
+		ds, _, err := w.claim(context.Background(), time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestWorkerKeepsWhatItClaimedWhenGatheringFails(t *testing.T) {
 	q := queued(20, 10)
 	q.failAfter = 2
 	w := NewWorker(q, nil, WorkerOptions{Batch: 4, MaxBatch: 20}, logging.Discard())
-	ds, err := w.claim(context.Background(), time.Millisecond)
+	ds, _, err := w.claim(context.Background(), time.Millisecond)
 	if err != nil || len(ds) != 8 || ds[0].ID != "0" || ds[7].ID != "7" {
 		t.Fatalf("claimed %d deliveries, err %v", len(ds), err)
 	}
@@ -131,7 +131,7 @@ func TestWorkerSizesBatchesByHowLongDeliveriesTook(t *testing.T) {
 		t.Fatalf("a batch smaller than a claim was observed: %v", w.perDelivery)
 	}
 	w.observe(10, time.Second) // 100 ms a delivery: 10 fit the budget
-	if ds, err := w.claim(context.Background(), time.Millisecond); err != nil || len(ds) != 10 {
+	if ds, _, err := w.claim(context.Background(), time.Millisecond); err != nil || len(ds) != 10 {
 		t.Fatalf("slow batches: gathered %d, err %v", len(ds), err)
 	}
 	w.observe(10, 10*time.Millisecond) // (100 + 1) / 2 ms
@@ -141,7 +141,7 @@ func TestWorkerSizesBatchesByHowLongDeliveriesTook(t *testing.T) {
 	for range 10 {
 		w.observe(100, 10*time.Millisecond) // 100 µs each from now on
 	}
-	if ds, err := w.claim(context.Background(), time.Millisecond); err != nil || len(ds) != 50 {
+	if ds, _, err := w.claim(context.Background(), time.Millisecond); err != nil || len(ds) != 50 {
 		t.Fatalf("fast batches: gathered %d, err %v", len(ds), err)
 	}
 }

@@ -41,8 +41,9 @@ func TestCrashedWorkersLoseAndDoubleNothing(t *testing.T) {
 		redis   bool
 		guarded bool // the MongoDB write mode; safe here since the workers run one at a time
 		gather  bool // A and B gather batches from several claims
-	}{{"redis", true, false, false}, {"mongo", false, false, false}, {"redis guarded updates", true, true, false},
-		{"redis gathered batches", true, false, true}} {
+		fold    bool // A and B store claim after claim and fold them together
+	}{{"redis", true, false, false, false}, {"mongo", false, false, false, false}, {"redis guarded updates", true, true, false, false},
+		{"redis gathered batches", true, false, true, false}, {"redis folded batches", true, false, false, true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			h := newHarness(t, mode.redis, func(c *Config) {
 				// Long enough that no batch is reclaimed before worker B starts.
@@ -76,6 +77,11 @@ func TestCrashedWorkersLoseAndDoubleNothing(t *testing.T) {
 			if mode.gather {
 				// A gathers its 7 from claims of 3, 3 and 1; B takes the rest in one batch.
 				aOpts, bOpts = ingest.WorkerOptions{Batch: 3, MaxBatch: 7}, ingest.WorkerOptions{Batch: 4, MaxBatch: total}
+			}
+			if mode.fold {
+				// A stores seven claims of one and dies acknowledging them
+				// together; B folds claims of four.
+				aOpts, bOpts = ingest.WorkerOptions{Batch: 1, FoldMax: 7}, ingest.WorkerOptions{Batch: 4, FoldMax: total}
 			}
 			a := ingest.NewWorker(dyingQueue{h.svc.Queue()}, proc, aOpts, log)
 			for range 3 {

@@ -42,6 +42,8 @@ type Config struct {
 	IngestWorkers    int           `env:"INBOX_INGEST_WORKERS" default:"2" help:"workers storing queued webhooks"`
 	IngestBatch      int           `env:"INBOX_INGEST_BATCH" default:"200" help:"webhooks a worker claims at a time"`
 	IngestMaxBatch   int           `env:"INBOX_INGEST_MAX_BATCH" default:"4000" help:"webhooks a worker gathers into one batch while a backlog waits (one write per touched conversation per batch)"`
+	IngestFoldMax    int           `env:"INBOX_INGEST_FOLD_MAX" default:"20000" help:"webhooks stored batch after batch while a backlog waits before their conversations are counted and their events published together (one write per touched conversation per fold)"`
+	IngestFoldAfter  time.Duration `env:"INBOX_INGEST_FOLD_AFTER" default:"5s" help:"longest a stored webhook waits for its fold while a backlog waits (at most a quarter of the lease); a quiet queue folds each batch at once"`
 	IngestLease      time.Duration `env:"INBOX_INGEST_LEASE" default:"30s" help:"time after which a webhook claimed by a dead worker is handed to another"`
 	MongoUpdateBatch int           `env:"INBOX_MONGO_UPDATE_BATCH" default:"16" help:"updates per bulk write (FerretDB 1.x hangs on ~100; MongoDB takes thousands)"`
 	SerializeWrites  string        `env:"INBOX_SERIALIZE_WRITES" default:"auto" help:"store one batch at a time: auto (when the server is FerretDB, whose updates are not atomic), true, false"`
@@ -170,8 +172,10 @@ func (s *Service) Poller() *youtube.Poller { return s.poller }
 
 // NewWorker returns an ingest worker on the service's queue.
 func (s *Service) NewWorker() *ingest.Worker {
+	budget := s.cfg.IngestLease / 4
 	return ingest.NewWorker(s.queue, s.proc, ingest.WorkerOptions{Batch: s.cfg.IngestBatch,
-		MaxBatch: s.cfg.IngestMaxBatch, Budget: s.cfg.IngestLease / 4, Grace: s.cfg.IngestLease / 2}, s.in.Log)
+		MaxBatch: s.cfg.IngestMaxBatch, Budget: budget, FoldMax: s.cfg.IngestFoldMax,
+		FoldAfter: min(s.cfg.IngestFoldAfter, budget), Grace: s.cfg.IngestLease / 2}, s.in.Log)
 }
 
 // Run runs the ingest workers, the YouTube poller and the workflow's bus

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/communityinbox/inbox/conversation"
@@ -51,6 +52,7 @@ func (s *Store) AddToConversations(ctx context.Context, token string, counts []c
 	}
 
 	fresh := map[string]*dbConversation{}
+	freshIx := map[string]countIndex{}
 	var freshOrder []string
 	for _, c := range counts {
 		if _, ok := docs[c.Thread.ID]; ok {
@@ -61,9 +63,10 @@ func (s *Store) AddToConversations(ctx context.Context, token string, counts []c
 			nd := newConversationDoc(c.Thread, now)
 			d = &nd
 			fresh[c.Thread.ID] = d
+			freshIx[c.Thread.ID] = indexCounts(d)
 			freshOrder = append(freshOrder, c.Thread.ID)
 		}
-		addCount(d, token, c, now)
+		addCount(d, freshIx[c.Thread.ID], s.single, token, c, now)
 	}
 	toInsert := make([]dbConversation, len(freshOrder))
 	for i, id := range freshOrder {
@@ -97,14 +100,20 @@ func (s *Store) AddToConversations(ctx context.Context, token string, counts []c
 	if err != nil {
 		return res, err
 	}
+	ixs := map[string]countIndex{}
 	for i, c := range counts {
 		d, ok := docs[c.Thread.ID]
 		if !ok {
 			return res, fmt.Errorf("count messages: conversation %s: %w", c.Thread.ID, errUnrecorded)
 		}
-		res.Conversations[d.ID] = toBusConversation(d)
+		ix, ok := ixs[d.ID]
+		if !ok {
+			res.Conversations[d.ID] = toBusConversation(d)
+			ix = indexCounts(&d)
+			ixs[d.ID] = ix
+		}
 		// A missing record means it was counted long ago and pruned.
-		if e, ok := d.Inflight[inflightKey(c.MessageID)]; ok && e.By == token {
+		if by, ok := ix.countedBy(c.MessageID); ok && by == token {
 			res.Outcomes[i] = conversation.Mine
 		} else {
 			res.Outcomes[i] = conversation.Earlier
@@ -122,6 +131,13 @@ func (s *Store) countGuarded(ctx context.Context, token string, counts []convers
 	var models []mongo.WriteModel
 	var touched []string
 	detailed := map[string]bool{}
+	indexes := map[string]countIndex{}
+	ixs := func(id string, d *dbConversation) countIndex {
+		if _, ok := indexes[id]; !ok {
+			indexes[id] = indexCounts(d)
+		}
+		return indexes[id]
+	}
 	for _, c := range counts {
 		id := c.Thread.ID
 		existing, known := docs[id]
@@ -136,7 +152,9 @@ func (s *Store) countGuarded(ctx context.Context, token string, counts []convers
 			}
 		}
 		if known {
-			if _, counted := existing.Inflight[inflightKey(c.MessageID)]; counted {
+			// Counted already, in this writer's records or (written in the
+			// other mode) in a Counting record.
+			if _, counted := ixs(id, &existing).countedBy(c.MessageID); counted {
 				continue
 			}
 		}
@@ -198,11 +216,12 @@ func (s *Store) countSingle(ctx context.Context, token string, counts []conversa
 		if err != nil {
 			return err
 		}
+		ix := indexCounts(&after)
 		for i, c := range by[id] {
 			if i == 0 {
 				refreshThread(&after, c.Thread)
 			}
-			addCount(&after, token, c, now)
+			addCount(&after, ix, true, token, c, now)
 		}
 		if err := s.settleFromStore(ctx, &after); err != nil {
 			return err
@@ -210,6 +229,11 @@ func (s *Store) countSingle(ctx context.Context, token string, counts []conversa
 		for k, e := range after.Inflight {
 			if s.stale(e, now) {
 				delete(after.Inflight, k)
+			}
+		}
+		for k, e := range after.Counting {
+			if s.stale(dbCounted{By: strings.TrimPrefix(k, "t"), At: e.At}, now) {
+				delete(after.Counting, k)
 			}
 		}
 		m, err := diffUpdate(id, before, after)
@@ -399,6 +423,11 @@ func (s *Store) prune(ctx context.Context, docs map[string]dbConversation, ids [
 		for k, e := range d.Inflight {
 			if s.stale(e, now) {
 				unset = append(unset, bson.E{Key: "inflight." + k, Value: ""})
+			}
+		}
+		for k, e := range d.Counting {
+			if s.stale(dbCounted{By: strings.TrimPrefix(k, "t"), At: e.At}, now) {
+				unset = append(unset, bson.E{Key: "counting." + k, Value: ""})
 			}
 		}
 		if len(unset) > 0 {

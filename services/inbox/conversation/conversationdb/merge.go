@@ -1,6 +1,9 @@
 package conversationdb
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/communityinbox/inbox/conversation"
@@ -111,7 +114,6 @@ func newConversationDoc(t conversation.Thread, now time.Time) dbConversation {
 	d := dbConversation{
 		ID: t.ID, WorkspaceID: t.WorkspaceID, ChannelID: t.ChannelID, Platform: t.Platform, Kind: string(t.Kind),
 		ThreadKey: t.ThreadKey, Status: string(conversation.StatusOpen), CreatedAt: now, UpdatedAt: now,
-		Inflight: map[string]dbCounted{},
 	}
 	if p := t.Post; p != nil && p.ID != "" {
 		d.Post = &dbPost{ID: p.ID, Text: p.Text, Permalink: p.Permalink, Type: p.Type}
@@ -122,16 +124,74 @@ func newConversationDoc(t conversation.Thread, now time.Time) dbConversation {
 	return d
 }
 
-// addCount counts one message into d unless it already is, and reports whether it did.
-func addCount(d *dbConversation, token string, c conversation.Count, now time.Time) bool {
-	k := inflightKey(c.MessageID)
-	if _, ok := d.Inflight[k]; ok {
+// countingKeyLen is the length of a message's key in a Counting record: 64
+// bits of a hash of its id, which two messages of one conversation's
+// records share with a chance of about n²/2⁶⁵.
+const countingKeyLen = 16
+
+func countingKey(messageID string) string {
+	s := sha256.Sum256([]byte(messageID))
+	return hex.EncodeToString(s[:countingKeyLen/2])
+}
+
+func countingField(token string) string { return "t" + token }
+
+// countIndex is what a conversation remembers of who counted which message:
+// the writer token by message id (Inflight) or by counting key (Counting).
+type countIndex struct {
+	byMessage map[string]string
+	byKey     map[string]string
+}
+
+func indexCounts(d *dbConversation) countIndex {
+	ix := countIndex{byMessage: map[string]string{}, byKey: map[string]string{}}
+	for k, e := range d.Inflight {
+		ix.byMessage[messageOfInflightKey(k)] = e.By
+	}
+	for f, e := range d.Counting {
+		for i := 0; i+countingKeyLen <= len(e.IDs); i += countingKeyLen {
+			ix.byKey[e.IDs[i:i+countingKeyLen]] = strings.TrimPrefix(f, "t")
+		}
+	}
+	return ix
+}
+
+// countedBy says which writer counted a message recently, if one did.
+func (ix countIndex) countedBy(messageID string) (string, bool) {
+	if by, ok := ix.byMessage[messageID]; ok {
+		return by, true
+	}
+	by, ok := ix.byKey[countingKey(messageID)]
+	return by, ok
+}
+
+// addCount counts one message into d unless ix shows it counted already, and
+// reports whether it did. The record goes to d.Counting when compact (a
+// single writer), else to d.Inflight, whose per-message fields the guarded
+// updates test.
+func addCount(d *dbConversation, ix countIndex, compact bool, token string, c conversation.Count, now time.Time) bool {
+	if _, ok := ix.countedBy(c.MessageID); ok {
 		return false
 	}
-	if d.Inflight == nil {
-		d.Inflight = map[string]dbCounted{}
+	if compact {
+		k := countingKey(c.MessageID)
+		if d.Counting == nil {
+			d.Counting = map[string]dbCounting{}
+		}
+		e := d.Counting[countingField(token)]
+		if e.At.IsZero() {
+			e.At = now
+		}
+		e.IDs += k
+		d.Counting[countingField(token)] = e
+		ix.byKey[k] = token
+	} else {
+		if d.Inflight == nil {
+			d.Inflight = map[string]dbCounted{}
+		}
+		d.Inflight[inflightKey(c.MessageID)] = dbCounted{By: token, At: now}
+		ix.byMessage[c.MessageID] = token
 	}
-	d.Inflight[k] = dbCounted{By: token, At: now}
 	d.UpdatedAt = now
 	d.MessageCount++
 	if d.LastMessageID == "" || !c.At.Before(d.LastMessageAt) {

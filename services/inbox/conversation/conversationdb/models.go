@@ -26,6 +26,7 @@ type (
 	dbReaction     = conversationdoc.Reaction
 	dbMessage      = conversationdoc.Message
 	dbCounted      = conversationdoc.Counted
+	dbCounting     = conversationdoc.Counting
 	dbConversation = conversationdoc.Conversation
 )
 
@@ -112,11 +113,7 @@ func toBusConversation(d dbConversation) conversation.CountState {
 	if d.Post != nil {
 		c.Post = &conversation.Post{ID: d.Post.ID, Text: d.Post.Text, Permalink: d.Post.Permalink, Type: d.Post.Type}
 	}
-	by := make(map[string]string, len(d.Inflight))
-	for k, v := range d.Inflight {
-		by[messageOfInflightKey(k)] = v.By
-	}
-	return conversation.CountState{Conversation: c, CountedBy: by}
+	return conversation.CountState{Conversation: c}
 }
 
 func toBusIdentityRecord(d dbIdentityRecord, token string) conversation.IdentityState {

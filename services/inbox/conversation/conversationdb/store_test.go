@@ -391,8 +391,8 @@ func TestCountingRecordsArePruned(t *testing.T) {
 		if err := s.conversations.FindOne(ctx, map[string]string{"_id": c1.Thread.ID}).Decode(&d); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := d.Inflight[inflightKey(c1.MessageID)]; ok {
-			t.Fatalf("stale record kept: %+v", d.Inflight)
+		if _, ok := indexCounts(&d).countedBy(c1.MessageID); ok {
+			t.Fatalf("stale record kept: %+v %+v", d.Inflight, d.Counting)
 		}
 		if d.MessageCount != 2 {
 			t.Fatalf("message_count %d", d.MessageCount)
@@ -584,13 +584,18 @@ func TestSettledRecordsAreDropped(t *testing.T) {
 		if err := s.conversations.FindOne(ctx, map[string]string{"_id": c1.Thread.ID}).Decode(&d); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := d.Inflight[inflightKey(c1.MessageID)]; ok {
-			t.Fatalf("record of settled batch A kept: %+v", d.Inflight)
+		ix := indexCounts(&d)
+		if _, ok := ix.countedBy(c1.MessageID); ok {
+			t.Fatalf("record of settled batch A kept: %+v %+v", d.Inflight, d.Counting)
 		}
 		for _, c := range []conversation.Count{c2, c3} {
-			if _, ok := d.Inflight[inflightKey(c.MessageID)]; !ok {
-				t.Fatalf("record of unsettled %s dropped: %+v", c.MessageID, d.Inflight)
+			if _, ok := ix.countedBy(c.MessageID); !ok {
+				t.Fatalf("record of unsettled %s dropped: %+v %+v", c.MessageID, d.Inflight, d.Counting)
 			}
+		}
+		if s.single && (len(d.Inflight) != 0 || len(d.Counting) != 2) {
+			// One compact record per unsettled batch, none per message.
+			t.Fatalf("single writer's records: inflight %+v, counting %+v", d.Inflight, d.Counting)
 		}
 		if d.MessageCount != 3 || d.IncomingCount != 3 {
 			t.Fatalf("counts %d/%d, want 3/3", d.MessageCount, d.IncomingCount)
@@ -708,4 +713,66 @@ func TestLastMessagePreviewIsTheNewest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRecordsOfTheOtherModeAreHonoured: a redelivery counted by a writer in
+// the other mode (a deployment moving between FerretDB and MongoDB with
+// batches in flight) finds the first count's record, whichever form it has,
+// and counts nothing again.
+func TestRecordsOfTheOtherModeAreHonoured(t *testing.T) {
+	for _, first := range []bool{true, false} {
+		t.Run(fmt.Sprintf("first single=%v", first), func(t *testing.T) {
+			ctx := context.Background()
+			db := mongotest.DB(t)
+			a, err := New(ctx, db, Options{SingleWriter: first})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := New(ctx, db, Options{SingleWriter: !first})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c1, c2 := count("om", "m1", conversation.DirectionIn, 10), count("om", "m2", conversation.DirectionIn, 20)
+			// The conversation exists before, so both counts update it.
+			if _, err := a.AddToConversations(ctx, "A0", []conversation.Count{count("om", "m0", conversation.DirectionIn, 5)}); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := a.AddToConversations(ctx, "A", []conversation.Count{c1}); err != nil || r.Outcomes[0] != conversation.Mine {
+				t.Fatalf("first count %+v %v", r, err)
+			}
+			r, err := b.AddToConversations(ctx, "B", []conversation.Count{c1, c2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Outcomes[0] != conversation.Earlier || r.Outcomes[1] != conversation.Mine {
+				t.Fatalf("outcomes %v, want [Earlier Mine]", r.Outcomes)
+			}
+			if cv := r.Conversations[c1.Thread.ID]; cv.MessageCount != 3 || cv.IncomingCount != 3 {
+				t.Fatalf("counts %d/%d, want 3/3", cv.MessageCount, cv.IncomingCount)
+			}
+		})
+	}
+}
+
+func TestCountingKeysOfManyMessagesStayApart(t *testing.T) {
+	d := dbConversation{ID: "c"}
+	ix := indexCounts(&d)
+	const n = 5000
+	for i := range n {
+		if !addCount(&d, ix, true, "tok", count("ck", fmt.Sprint("m", i), conversation.DirectionIn, i), t0) {
+			t.Fatalf("message %d looked counted already", i)
+		}
+	}
+	if d.MessageCount != n || len(d.Counting) != 1 || len(d.Counting[countingField("tok")].IDs) != n*countingKeyLen {
+		t.Fatalf("count %d, records %d", d.MessageCount, len(d.Counting))
+	}
+	again := indexCounts(&d)
+	for i := range n {
+		if by, ok := again.countedBy(conversation.MessageID("ck", fmt.Sprint("m", i))); !ok || by != "tok" {
+			t.Fatalf("message %d: %q %v", i, by, ok)
+		}
+	}
+	if addCount(&d, again, true, "other", count("ck", "m7", conversation.DirectionIn, 7), t0) || d.MessageCount != n {
+		t.Fatal("a recorded message was counted twice")
+	}
 }

@@ -112,6 +112,16 @@ type Counted struct {
 	At time.Time `bson:"at"`
 }
 
+// Counting records the messages one writer counted into a conversation in
+// one go: IDs concatenates the counting key of each (conversationdb). A
+// single writer keeps these instead of a Counted per message, which would
+// grow a busy conversation's document by a few hundred bytes per message
+// in flight (on FerretDB every update reads and rewrites all of it).
+type Counting struct {
+	At  time.Time `bson:"at"`
+	IDs string    `bson:"ids"`
+}
+
 // Conversation is a conversation document: ingest writes its counters and
 // thread fields, the workflow its assignee, labels, status, snooze and read
 // mark; each writes only the fields it owns.
@@ -142,6 +152,7 @@ type Conversation struct {
 	PriorityReasons []string           `bson:"priority_reasons,omitempty"`
 	SnoozedUntil    time.Time          `bson:"snoozed_until,omitempty"`
 	Inflight        map[string]Counted `bson:"inflight,omitempty"`
+	Counting        map[string]Counting `bson:"counting,omitempty"` // by "t" + writer token
 	CreatedAt       time.Time          `bson:"created_at"`
 	UpdatedAt       time.Time          `bson:"updated_at"`
 }
