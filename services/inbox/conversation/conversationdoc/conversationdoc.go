@@ -126,33 +126,33 @@ type Counting struct {
 // thread fields, the workflow its assignee, labels, status, snooze and read
 // mark; each writes only the fields it owns.
 type Conversation struct {
-	ID              string             `bson:"_id"`
-	WorkspaceID     string             `bson:"workspace_id"`
-	ChannelID       string             `bson:"channel_id"`
-	Platform        string             `bson:"platform"`
-	Kind            string             `bson:"kind"`
-	ThreadKey       string             `bson:"thread_key"`
-	Post            *Post              `bson:"post,omitempty"`
-	Customer        Identity           `bson:"customer"`
-	Status          string             `bson:"status"`
-	LastMessageAt   time.Time          `bson:"last_message_at,omitempty"`
-	LastIncomingAt  time.Time          `bson:"last_incoming_at,omitempty"`
-	LastOutgoingAt  time.Time          `bson:"last_outgoing_at,omitempty"`
-	WaitingSince    time.Time          `bson:"waiting_since,omitempty"`
-	MessageCount    int64              `bson:"message_count"`
-	IncomingCount   int64              `bson:"incoming_count"`
-	OutgoingCount   int64              `bson:"outgoing_count"`
-	LastMessageID   string             `bson:"last_message_id,omitempty"`
-	LastMessageText string             `bson:"last_message_text,omitempty"`
-	LastMessageDir  string             `bson:"last_message_direction,omitempty"`
-	SeenIncoming    int64              `bson:"seen_incoming_count,omitempty"` // the workflow's; read here for UnreadCount
-	AssigneeID      string             `bson:"assignee_id,omitempty"`
-	Labels          []string           `bson:"labels,omitempty"`
-	Priority        string             `bson:"priority,omitempty"`
-	PriorityReasons []string           `bson:"priority_reasons,omitempty"`
-	SnoozedUntil    time.Time          `bson:"snoozed_until,omitempty"`
-	Inflight        map[string]Counted `bson:"inflight,omitempty"`
+	ID              string              `bson:"_id"`
+	WorkspaceID     string              `bson:"workspace_id"`
+	ChannelID       string              `bson:"channel_id"`
+	Platform        string              `bson:"platform"`
+	Kind            string              `bson:"kind"`
+	ThreadKey       string              `bson:"thread_key"`
+	Post            *Post               `bson:"post,omitempty"`
+	Customer        Identity            `bson:"customer"`
+	Status          string              `bson:"status"`
+	LastMessageAt   time.Time           `bson:"last_message_at,omitempty"`
+	LastIncomingAt  time.Time           `bson:"last_incoming_at,omitempty"`
+	LastOutgoingAt  time.Time           `bson:"last_outgoing_at,omitempty"`
+	WaitingSince    time.Time           `bson:"waiting_since,omitempty"`
+	MessageCount    int64               `bson:"message_count"`
+	IncomingCount   int64               `bson:"incoming_count"`
+	OutgoingCount   int64               `bson:"outgoing_count"`
+	LastMessageID   string              `bson:"last_message_id,omitempty"`
+	LastMessageText string              `bson:"last_message_text,omitempty"`
+	LastMessageDir  string              `bson:"last_message_direction,omitempty"`
+	SeenIncoming    int64               `bson:"seen_incoming_count,omitempty"` // the workflow's; read here for UnreadCount
+	AssigneeID      string              `bson:"assignee_id,omitempty"`
+	Labels          []string            `bson:"labels,omitempty"`
+	Priority        string              `bson:"priority,omitempty"`
+	PriorityReasons []string            `bson:"priority_reasons,omitempty"`
+	SnoozedUntil    time.Time           `bson:"snoozed_until,omitempty"`
+	Inflight        map[string]Counted  `bson:"inflight,omitempty"`
 	Counting        map[string]Counting `bson:"counting,omitempty"` // by "t" + writer token
-	CreatedAt       time.Time          `bson:"created_at"`
-	UpdatedAt       time.Time          `bson:"updated_at"`
+	CreatedAt       time.Time           `bson:"created_at"`
+	UpdatedAt       time.Time           `bson:"updated_at"`
 }
