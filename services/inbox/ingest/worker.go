@@ -9,7 +9,7 @@ import (
 // Worker moves deliveries from the queue through the Processor.
 type Worker struct {
 	queue     Queue
-	proc      *Processor
+	proc      batchProcessor
 	batch     int
 	maxBatch  int
 	maxBytes  int
@@ -62,8 +62,19 @@ type WorkerOptions struct {
 	Grace time.Duration
 }
 
+// batchProcessor is what a Worker needs of a Processor.
+type batchProcessor interface {
+	Stage(ctx context.Context, ds []Delivery) (*Staged, error)
+	Fold(ctx context.Context, batches ...*Staged) (Result, error)
+	Settle(token string)
+}
+
 // NewWorker returns a worker.
 func NewWorker(q Queue, p *Processor, o WorkerOptions, log *slog.Logger) *Worker {
+	return newWorker(q, p, o, log)
+}
+
+func newWorker(q Queue, p batchProcessor, o WorkerOptions, log *slog.Logger) *Worker {
 	if o.Batch <= 0 {
 		o.Batch = 100
 	}
@@ -280,7 +291,10 @@ func (w *Worker) Drain(ctx context.Context, idle time.Duration) (int, error) {
 		}
 		if len(ds) > 0 {
 			if err := w.stage(ctx, ds); err != nil {
-				w.staged, w.stagedDs = nil, nil
+				// What was stored before is finished; the failed batch is redelivered.
+				if k := len(w.stagedDs); k > 0 && w.fold(ctx) == nil {
+					n += k
+				}
 				return n, err
 			}
 		}

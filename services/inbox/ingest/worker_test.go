@@ -19,6 +19,7 @@ type listQueue struct {
 	left      []Delivery
 	limits    []int
 	failAfter int
+	acked     int
 }
 
 func (q *listQueue) Enqueue(_ context.Context, d Delivery) error {
@@ -41,7 +42,12 @@ func (q *listQueue) Claim(_ context.Context, limit int, _ time.Duration) ([]Deli
 	return out, nil
 }
 
-func (q *listQueue) Ack(context.Context, []Delivery) error { return nil }
+func (q *listQueue) Ack(_ context.Context, ds []Delivery) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.acked += len(ds)
+	return nil
+}
 
 func queued(n, size int) *listQueue {
 	q := &listQueue{}
@@ -144,4 +150,124 @@ func TestWorkerSizesBatchesByHowLongDeliveriesTook(t *testing.T) {
 	if ds, _, err := w.claim(context.Background(), time.Millisecond); err != nil || len(ds) != 50 {
 		t.Fatalf("fast batches: gathered %d, err %v", len(ds), err)
 	}
+}
+
+// foldRecorder is a processor that records the batches it stages and folds,
+// and fails the stages and folds whose numbers (from 1) are listed.
+type foldRecorder struct {
+	stages, folds       int
+	failStage, failFold map[int]bool
+	folded              [][]int // per fold, the size of each staged batch
+}
+
+func (f *foldRecorder) Stage(_ context.Context, ds []Delivery) (*Staged, error) {
+	f.stages++
+	if f.failStage[f.stages] {
+		return &Staged{}, errors.New("store down")
+	}
+	return &Staged{res: Result{Created: len(ds)}}, nil
+}
+
+func (f *foldRecorder) Fold(_ context.Context, batches ...*Staged) (Result, error) {
+	f.folds++
+	if f.failFold[f.folds] {
+		return Result{}, errors.New("store down")
+	}
+	var sizes []int
+	for _, b := range batches {
+		sizes = append(sizes, b.res.Created)
+	}
+	f.folded = append(f.folded, sizes)
+	return Result{Token: fmt.Sprint("fold", f.folds)}, nil
+}
+
+func (f *foldRecorder) Settle(string) {}
+
+func TestWorkerFoldsABacklogTogether(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		queued int
+		o      WorkerOptions
+		want   [][]int
+	}{
+		// Claims of 5 while they come back full, folded once 12 are stored,
+		// and the rest as soon as a claim comes back short.
+		{"backlog", 23, WorkerOptions{Batch: 5, FoldMax: 12}, [][]int{{5, 5, 5}, {5, 3}}},
+		// Without FoldMax every batch is folded alone.
+		{"default", 12, WorkerOptions{Batch: 5}, [][]int{{5}, {5}, {2}}},
+		// A quiet queue folds at once.
+		{"quiet", 3, WorkerOptions{Batch: 5, FoldMax: 100}, [][]int{{3}}},
+		// FoldAfter bounds the wait even while claims come back full.
+		{"fold after", 12, WorkerOptions{Batch: 4, FoldMax: 100, FoldAfter: time.Nanosecond}, [][]int{{4}, {4}, {4}}},
+		// Gathered batches are staged whole.
+		{"gathered", 30, WorkerOptions{Batch: 5, MaxBatch: 10, FoldMax: 20}, [][]int{{10, 10}, {10}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := queued(tc.queued, 1)
+			f := &foldRecorder{}
+			n, err := newWorker(q, f, tc.o, logging.Discard()).Drain(context.Background(), time.Millisecond)
+			if err != nil || n != tc.queued {
+				t.Fatalf("drained %d, %v", n, err)
+			}
+			if fmt.Sprint(f.folded) != fmt.Sprint(tc.want) {
+				t.Fatalf("folds %v, want %v", f.folded, tc.want)
+			}
+			if q.acked != tc.queued {
+				t.Fatalf("acked %d of %d", q.acked, tc.queued)
+			}
+		})
+	}
+}
+
+func TestWorkerAcknowledgesOnlyWhatItFolded(t *testing.T) {
+	t.Run("fold fails", func(t *testing.T) {
+		q := queued(12, 1)
+		f := &foldRecorder{failFold: map[int]bool{1: true}}
+		w := newWorker(q, f, WorkerOptions{Batch: 4, FoldMax: 8}, logging.Discard())
+		if _, err := w.Drain(context.Background(), time.Millisecond); err == nil {
+			t.Fatal("a failed fold was not reported")
+		}
+		if q.acked != 0 || len(w.stagedDs) != 0 {
+			t.Fatalf("acked %d, kept %d staged after a failed fold", q.acked, len(w.stagedDs))
+		}
+	})
+	t.Run("stage fails", func(t *testing.T) {
+		// The third claim fails to store: the two before it are folded and
+		// acknowledged, the failed one is left for redelivery.
+		q := queued(20, 1)
+		f := &foldRecorder{failStage: map[int]bool{3: true}}
+		w := newWorker(q, f, WorkerOptions{Batch: 4, FoldMax: 100}, logging.Discard())
+		n, err := w.Drain(context.Background(), time.Millisecond)
+		if err == nil {
+			t.Fatal("a failed batch was not reported")
+		}
+		if n != 8 || q.acked != 8 || fmt.Sprint(f.folded) != "[[4 4]]" {
+			t.Fatalf("drained %d, acked %d, folds %v; want 8, 8, [[4 4]]", n, q.acked, f.folded)
+		}
+	})
+	t.Run("run stops", func(t *testing.T) {
+		// A stop while a backlog waits still folds what was stored.
+		q := queued(1000, 1)
+		f := &foldRecorder{}
+		ctx, cancel := context.WithCancel(context.Background())
+		w := newWorker(q, f, WorkerOptions{Batch: 10, FoldMax: 1 << 20, FoldAfter: time.Hour}, logging.Discard())
+		done := make(chan struct{})
+		go func() { _ = w.Run(ctx); close(done) }()
+		for {
+			q.mu.Lock()
+			left := len(q.left)
+			q.mu.Unlock()
+			if left < 900 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		<-done
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if claimed := 1000 - len(q.left); q.acked != claimed || len(f.folded) != 1 {
+			t.Fatalf("claimed %d, acked %d, folds %d", claimed, q.acked, len(f.folded))
+		}
+	})
 }
