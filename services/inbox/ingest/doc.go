@@ -11,6 +11,15 @@
 // Worker acknowledges the batch only after everything is stored and published;
 // a crash in between redelivers the batch.
 //
+// Storing is two steps. Stage applies a batch's changes to its messages and
+// picks the messages it has to count; Fold counts them into their
+// conversations, refreshes previews, records identities and publishes the
+// events. A quiet queue folds every batch at once. While a backlog waits, a
+// Worker stages claim after claim (preparing the next claim while the store
+// writes the current one) and folds them together, so a conversation is
+// written once per fold rather than once per batch (WorkerOptions.FoldMax,
+// FoldAfter); their deliveries are acknowledged after that fold.
+//
 // # Exactly once
 //
 // Every platform event becomes a conversation.Change. The store records the

@@ -133,33 +133,56 @@ func (p *Processor) Process(ctx context.Context, ds []Delivery) (Result, error) 
 // once for all of them. Until their Fold succeeds, none of the deliveries may
 // be acknowledged; a crash in between is repaired by their redelivery.
 func (p *Processor) Stage(ctx context.Context, ds []Delivery) (*Staged, error) {
-	st := &Staged{recovery: map[string]bool{}}
+	pr, err := p.Prepare(ctx, ds)
+	if err != nil {
+		return &Staged{}, err
+	}
+	return p.StagePrepared(ctx, pr)
+}
+
+// Prepared is a batch parsed and routed to its channels, ready to stage.
+type Prepared struct {
+	items   []item
+	ignored int
+}
+
+// Prepare parses deliveries and routes their events to channels. It reads
+// and writes nothing of the inbox model, so a worker prepares its next batch
+// while the store is busy with the current one.
+func (p *Processor) Prepare(ctx context.Context, ds []Delivery) (*Prepared, error) {
+	pr := &Prepared{}
 	var ids []string
 	for _, d := range ds {
 		ids = append(ids, d.ChannelIDs...)
 	}
 	chans, err := p.channels.ByIDs(ctx, ids)
 	if err != nil {
-		return st, err
+		return pr, err
 	}
-	var items []item
 	for _, d := range ds {
 		events, err := parse(d)
 		if err != nil {
 			p.log.ErrorContext(ctx, "ingest: dropping unparseable delivery", "delivery", d.ID, "source", d.Source, "err", err)
-			st.res.Ignored++
+			pr.ignored++
 			continue
 		}
 		for _, ev := range events {
 			ch, ok := route(d, ev, chans)
 			if !ok {
-				st.res.Ignored++
+				pr.ignored++
 				continue
 			}
-			items = append(items, item{ch: ch, ev: ev, receivedAt: d.ReceivedAt, delivery: d.ID, redelivered: d.Redelivered})
+			pr.items = append(pr.items, item{ch: ch, ev: ev, receivedAt: d.ReceivedAt, delivery: d.ID, redelivered: d.Redelivered})
 		}
 	}
-	return st, p.stage(ctx, st, items)
+	return pr, nil
+}
+
+// StagePrepared is Stage for a prepared batch.
+func (p *Processor) StagePrepared(ctx context.Context, pr *Prepared) (*Staged, error) {
+	st := &Staged{recovery: map[string]bool{}}
+	st.res.Ignored = pr.ignored
+	return st, p.stage(ctx, st, pr.items)
 }
 
 // Ingest stores events a poller fetched for ch. Pollers fetch the same
@@ -239,9 +262,6 @@ type Staged struct {
 	unmarked []string        // messages counted by this batch but not yet marked so
 	recovery map[string]bool // messages touched by a redelivered event
 }
-
-// Result reports what staging the batch did.
-func (st *Staged) Result() Result { return st.res }
 
 // stage runs the first half of the exactly-once protocol on routed events
 // (see the package doc): their changes are applied to the messages, and the
@@ -370,12 +390,22 @@ func (p *Processor) Fold(ctx context.Context, batches ...*Staged) (Result, error
 	for i, c := range st.counts {
 		st.counts[i].Preview = applied.Messages[c.MessageID].Preview()
 	}
+	// The identities are recorded meanwhile: they are documents of their
+	// own, and the batch's authors are known already.
+	var announce []event.Event
+	var seenErr error
+	var seeing sync.WaitGroup
+	seeing.Go(func() { announce, seenErr = p.identities(ctx, token, changes, applied, st.recovery) })
 	counted, err := p.store.AddToConversations(ctx, token, st.counts)
+	if err == nil {
+		err = p.store.RefreshLastMessages(ctx, revised(changes, applied))
+	}
+	seeing.Wait()
 	if err != nil {
 		return res, err
 	}
-	if err := p.store.RefreshLastMessages(ctx, revised(changes, applied)); err != nil {
-		return res, err
+	if seenErr != nil {
+		return res, seenErr
 	}
 
 	// Publish, then mark: a crash in between recounts nothing (the
@@ -387,10 +417,6 @@ func (p *Processor) Fold(ctx context.Context, batches ...*Staged) (Result, error
 		}
 	}
 	events, err := changeEvents(changes, applied, st.counts, counted, st.recovery, said)
-	if err != nil {
-		return res, err
-	}
-	announce, err := p.identities(ctx, token, changes, applied, st.recovery)
 	if err != nil {
 		return res, err
 	}

@@ -64,7 +64,8 @@ type WorkerOptions struct {
 
 // batchProcessor is what a Worker needs of a Processor.
 type batchProcessor interface {
-	Stage(ctx context.Context, ds []Delivery) (*Staged, error)
+	Prepare(ctx context.Context, ds []Delivery) (*Prepared, error)
+	StagePrepared(ctx context.Context, pr *Prepared) (*Staged, error)
 	Fold(ctx context.Context, batches ...*Staged) (Result, error)
 	Settle(token string)
 }
@@ -129,11 +130,11 @@ func (w *Worker) observe(n int, took time.Duration) {
 }
 
 // claim returns the next batch: one claim, and while claims come back full
-// (a backlog) more claims without waiting, up to gatherLimit deliveries or
-// maxBytes of bodies. An error after the first claim keeps what was claimed:
+// (a backlog) more claims without waiting, up to limit (see gatherLimit)
+// deliveries or maxBytes of bodies. An error after the first claim keeps what was claimed:
 // the deliveries are leased to this worker either way. backlog says that
 // the last claim came back full: more deliveries are probably waiting.
-func (w *Worker) claim(ctx context.Context, wait time.Duration) (ds []Delivery, backlog bool, err error) {
+func (w *Worker) claim(ctx context.Context, wait time.Duration, limit int) (ds []Delivery, backlog bool, err error) {
 	ds, err = w.queue.Claim(ctx, w.batch, wait)
 	if err != nil || len(ds) < w.batch {
 		return ds, false, err
@@ -142,7 +143,6 @@ func (w *Worker) claim(ctx context.Context, wait time.Duration) (ds []Delivery, 
 	for _, d := range ds {
 		size += len(d.Body)
 	}
-	limit := gatherLimit(w.batch, w.maxBatch, w.budget, w.perDelivery)
 	backlog = true
 	for len(ds) < limit && size < w.maxBytes && ctx.Err() == nil {
 		want := min(w.batch, limit-len(ds))
@@ -162,10 +162,45 @@ func (w *Worker) claim(ctx context.Context, wait time.Duration) (ds []Delivery, 
 	return ds, backlog, nil
 }
 
+// claimed is a claimed batch, prepared.
+type claimed struct {
+	ds      []Delivery
+	backlog bool
+	prep    *Prepared
+	err     error // of the claim, or of preparing it
+}
+
+// fetch claims the next batch and prepares it. It touches nothing of the
+// worker but the queue and the processor, so it may run beside stage.
+func (w *Worker) fetch(ctx context.Context, wait time.Duration, limit int) claimed {
+	ds, backlog, err := w.claim(ctx, wait, limit)
+	c := claimed{ds: ds, backlog: backlog, err: err}
+	if err == nil && len(ds) > 0 {
+		c.prep, c.err = w.proc.Prepare(ctx, ds)
+	}
+	return c
+}
+
+// ahead fetches the next batch while the caller stores the current one, when
+// a backlog says there is one: the claim and the parsing then overlap the
+// store's work.
+func (w *Worker) ahead(ctx context.Context, cur claimed) <-chan claimed {
+	if !cur.backlog || cur.err != nil {
+		return nil
+	}
+	limit := w.limit()
+	next := make(chan claimed, 1)
+	go func() { next <- w.fetch(ctx, time.Millisecond, limit) }()
+	return next
+}
+
+func (w *Worker) limit() int { return gatherLimit(w.batch, w.maxBatch, w.budget, w.perDelivery) }
+
 // Run claims, processes and acknowledges batches until ctx ends. A batch that
 // fails is not acknowledged: the queue hands it out again after its lease.
-// While a backlog waits, batches are stored one after another and folded
-// together (WorkerOptions.FoldMax); a stop folds what was stored.
+// While a backlog waits, the next batch is claimed and parsed while the
+// current one is stored, and batches are stored one after another and
+// folded together (WorkerOptions.FoldMax); a stop folds what was stored.
 func (w *Worker) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	fail := func(what string, n int, err error) {
@@ -173,7 +208,16 @@ func (w *Worker) Run(ctx context.Context) error {
 		sleep(ctx, backoff)
 		backoff = min(backoff*2, 5*time.Second)
 	}
+	var next <-chan claimed
 	defer func() {
+		if next != nil {
+			// Claimed while the stop came: store it rather than leave it to the lease.
+			if c := <-next; c.err == nil && len(c.ds) > 0 {
+				if err := w.stage(ctx, c); err != nil {
+					w.log.ErrorContext(ctx, "ingest: batch failed, left for redelivery", "deliveries", len(c.ds), "err", err)
+				}
+			}
+		}
 		if n := len(w.stagedDs); n > 0 {
 			if err := w.fold(ctx); err != nil {
 				w.log.ErrorContext(ctx, "ingest: fold failed, left for redelivery", "deliveries", n, "err", err)
@@ -181,31 +225,36 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}()
 	for ctx.Err() == nil {
-		wait := w.wait
-		if len(w.stagedDs) > 0 {
-			wait = time.Millisecond // stored deliveries wait for their fold
+		var cur claimed
+		if next != nil {
+			cur, next = <-next, nil
+		} else {
+			wait := w.wait
+			if len(w.stagedDs) > 0 {
+				wait = time.Millisecond // stored deliveries wait for their fold
+			}
+			cur = w.fetch(ctx, wait, w.limit())
 		}
-		ds, backlog, err := w.claim(ctx, wait)
-		if err != nil {
+		if cur.err != nil && len(cur.ds) == 0 {
 			if ctx.Err() != nil {
 				break
 			}
-			w.log.WarnContext(ctx, "ingest: claim failed", "err", err)
-			backlog = false
+			w.log.WarnContext(ctx, "ingest: claim failed", "err", cur.err)
 		}
-		if len(ds) > 0 {
-			if err := w.stage(ctx, ds); err != nil {
-				fail("batch", len(ds), err)
+		next = w.ahead(ctx, cur)
+		if len(cur.ds) > 0 {
+			if err := w.stage(ctx, cur); err != nil {
+				fail("batch", len(cur.ds), err)
 				continue
 			}
 		}
-		if n := len(w.stagedDs); n > 0 && (!backlog || w.foldDue()) {
+		if n := len(w.stagedDs); n > 0 && (!cur.backlog || w.foldDue()) {
 			if err := w.fold(ctx); err != nil {
 				fail("fold", n, err)
 				continue
 			}
 		}
-		if err != nil {
+		if cur.err != nil {
 			sleep(ctx, backoff)
 			backoff = min(backoff*2, 5*time.Second)
 			continue
@@ -235,10 +284,14 @@ func (w *Worker) graceful(ctx context.Context, f func(context.Context) error) er
 }
 
 // stage stores one claimed batch and keeps it for the next fold.
-func (w *Worker) stage(ctx context.Context, ds []Delivery) error {
+func (w *Worker) stage(ctx context.Context, c claimed) error {
+	if c.err != nil {
+		return c.err
+	}
+	ds := c.ds
 	start := time.Now()
 	return w.graceful(ctx, func(ctx context.Context) error {
-		st, err := w.proc.Stage(ctx, ds)
+		st, err := w.proc.StagePrepared(ctx, c.prep)
 		if err != nil {
 			return err
 		}
@@ -284,28 +337,39 @@ func sleep(ctx context.Context, d time.Duration) {
 // queue to empty; it stops at the first failed batch or fold.
 func (w *Worker) Drain(ctx context.Context, idle time.Duration) (int, error) {
 	n := 0
+	cur := w.fetch(ctx, idle, w.limit())
 	for {
-		ds, backlog, err := w.claim(ctx, idle)
-		if err != nil {
-			return n, err
+		next := w.ahead(ctx, cur)
+		if cur.err == nil && len(cur.ds) > 0 {
+			cur.err = w.stage(ctx, cur)
 		}
-		if len(ds) > 0 {
-			if err := w.stage(ctx, ds); err != nil {
-				// What was stored before is finished; the failed batch is redelivered.
-				if k := len(w.stagedDs); k > 0 && w.fold(ctx) == nil {
-					n += k
-				}
-				return n, err
+		if cur.err != nil {
+			// What was stored before is finished; the failed batch, and
+			// the one claimed meanwhile, are redelivered.
+			if next != nil {
+				<-next
 			}
+			if k := len(w.stagedDs); k > 0 && w.fold(ctx) == nil {
+				n += k
+			}
+			return n, cur.err
 		}
-		if k := len(w.stagedDs); k > 0 && (!backlog || w.foldDue()) {
+		if k := len(w.stagedDs); k > 0 && (!cur.backlog || w.foldDue()) {
 			if err := w.fold(ctx); err != nil {
+				if next != nil {
+					<-next
+				}
 				return n, err
 			}
 			n += k
 		}
-		if len(ds) == 0 {
+		if len(cur.ds) == 0 {
 			return n, ctx.Err()
+		}
+		if next != nil {
+			cur = <-next
+		} else {
+			cur = w.fetch(ctx, idle, w.limit())
 		}
 	}
 }

@@ -61,7 +61,7 @@ func batchSizes(t *testing.T, w *Worker) []int {
 	t.Helper()
 	var sizes []int
 	for {
-		ds, _, err := w.claim(context.Background(), time.Millisecond)
+		ds, _, err := w.claim(context.Background(), time.Millisecond, w.limit())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestWorkerKeepsWhatItClaimedWhenGatheringFails(t *testing.T) {
 	q := queued(20, 10)
 	q.failAfter = 2
 	w := NewWorker(q, nil, WorkerOptions{Batch: 4, MaxBatch: 20}, logging.Discard())
-	ds, _, err := w.claim(context.Background(), time.Millisecond)
+	ds, _, err := w.claim(context.Background(), time.Millisecond, w.limit())
 	if err != nil || len(ds) != 8 || ds[0].ID != "0" || ds[7].ID != "7" {
 		t.Fatalf("claimed %d deliveries, err %v", len(ds), err)
 	}
@@ -137,7 +137,7 @@ func TestWorkerSizesBatchesByHowLongDeliveriesTook(t *testing.T) {
 		t.Fatalf("a batch smaller than a claim was observed: %v", w.perDelivery)
 	}
 	w.observe(10, time.Second) // 100 ms a delivery: 10 fit the budget
-	if ds, _, err := w.claim(context.Background(), time.Millisecond); err != nil || len(ds) != 10 {
+	if ds, _, err := w.claim(context.Background(), time.Millisecond, w.limit()); err != nil || len(ds) != 10 {
 		t.Fatalf("slow batches: gathered %d, err %v", len(ds), err)
 	}
 	w.observe(10, 10*time.Millisecond) // (100 + 1) / 2 ms
@@ -147,7 +147,7 @@ func TestWorkerSizesBatchesByHowLongDeliveriesTook(t *testing.T) {
 	for range 10 {
 		w.observe(100, 10*time.Millisecond) // 100 µs each from now on
 	}
-	if ds, _, err := w.claim(context.Background(), time.Millisecond); err != nil || len(ds) != 50 {
+	if ds, _, err := w.claim(context.Background(), time.Millisecond, w.limit()); err != nil || len(ds) != 50 {
 		t.Fatalf("fast batches: gathered %d, err %v", len(ds), err)
 	}
 }
@@ -160,12 +160,16 @@ type foldRecorder struct {
 	folded              [][]int // per fold, the size of each staged batch
 }
 
-func (f *foldRecorder) Stage(_ context.Context, ds []Delivery) (*Staged, error) {
+func (f *foldRecorder) Prepare(_ context.Context, ds []Delivery) (*Prepared, error) {
+	return &Prepared{ignored: len(ds)}, nil
+}
+
+func (f *foldRecorder) StagePrepared(_ context.Context, pr *Prepared) (*Staged, error) {
 	f.stages++
 	if f.failStage[f.stages] {
 		return &Staged{}, errors.New("store down")
 	}
-	return &Staged{res: Result{Created: len(ds)}}, nil
+	return &Staged{res: Result{Created: pr.ignored}}, nil
 }
 
 func (f *foldRecorder) Fold(_ context.Context, batches ...*Staged) (Result, error) {
