@@ -112,43 +112,71 @@ const publishChunk = 256
 
 // PublishAll publishes es in order, as Publish would one by one, with one
 // round trip per chunk of events instead of one per event: each event is
-// still numbered, retained and broadcast by its own atomic script run. On an
-// error the events before the failing one are published and are returned.
+// still numbered, retained and broadcast by its own atomic script run. The
+// next chunk is encoded while Redis runs the current one. On an error the
+// events before the failing one are published and are returned.
 func (b *RedisBus) PublishAll(ctx context.Context, es []Event) ([]Event, error) {
 	out := make([]Event, 0, len(es))
+	next := encodeChunk(es[:min(len(es), publishChunk)])
 	for len(es) > 0 {
 		if b.isClosed() {
 			return out, ErrClosed
 		}
-		chunk := es[:min(len(es), publishChunk)]
-		done, err := b.publishPipelined(ctx, chunk)
+		cur := next
+		es = es[len(cur.events):]
+		var ahead chan encoded
+		if len(es) > 0 {
+			ahead = make(chan encoded, 1)
+			chunk := es[:min(len(es), publishChunk)]
+			go func() { ahead <- encodeChunk(chunk) }()
+		}
+		done, err := b.publishPipelined(ctx, cur)
 		out = append(out, done...)
 		if err != nil {
 			return out, err
 		}
-		es = es[len(chunk):]
+		if ahead != nil {
+			next = <-ahead
+		}
 	}
 	return out, nil
 }
 
-// publishPipelined runs the publish script for es in one pipeline and returns
-// the events published, in order, up to the first failure. A script cache
-// emptied by a Redis restart answers NOSCRIPT: the script is loaded again and
-// the rest goes once more.
-func (b *RedisBus) publishPipelined(ctx context.Context, es []Event) ([]Event, error) {
+// encoded is a chunk of events stamped for publishing, with their JSON.
+type encoded struct {
+	events []Event
+	raw    [][]byte
+	err    error // of the first event that does not encode; raw stops before it
+}
+
+func encodeChunk(es []Event) encoded {
+	c := encoded{events: make([]Event, len(es)), raw: make([][]byte, 0, len(es))}
+	for i, e := range es {
+		stamp(&e)
+		e.Seq, e.ConversationSeq = 0, 0
+		c.events[i] = e
+		raw, err := json.Marshal(e)
+		if err != nil {
+			c.err = fmt.Errorf("publish: %w", err)
+			return c
+		}
+		c.raw = append(c.raw, raw)
+	}
+	return c
+}
+
+// publishPipelined runs the publish script for the encoded events in one
+// pipeline and returns the events published, in order, up to the first
+// failure. A script cache emptied by a Redis restart answers NOSCRIPT: the
+// script is loaded again and the rest goes once more.
+func (b *RedisBus) publishPipelined(ctx context.Context, c encoded) ([]Event, error) {
+	es, raws := c.events[:len(c.raw)], c.raw
 	out := make([]Event, 0, len(es))
 	for reloaded := false; len(es) > 0; {
 		pipe := b.rdb.Pipeline()
 		cmds := make([]redis.Cmder, len(es))
-		stamped := make([]Event, len(es))
 		for i, e := range es {
-			stamp(&e)
-			e.Seq, e.ConversationSeq = 0, 0
-			raw, err := json.Marshal(e)
-			if err != nil {
-				return out, fmt.Errorf("publish: %w", err)
-			}
-			stamped[i] = e
+			raw := raws[i]
 			if e.Stream == StreamPresence {
 				cmds[i] = pipe.Publish(ctx, b.channel(), "0 0 "+string(raw))
 				continue
@@ -158,21 +186,21 @@ func (b *RedisBus) publishPipelined(ctx context.Context, es []Event) ([]Event, e
 			cmds[i] = pipe.EvalSha(ctx, publishScript.Hash(), keys, raw, e.ConversationID, b.histLen, b.logLen)
 		}
 		_, _ = pipe.Exec(ctx) // each command's own error is read below
-		for i, c := range cmds {
-			err := c.Err()
+		for i, cmd := range cmds {
+			err := cmd.Err()
 			if err != nil && !reloaded && redis.HasErrorPrefix(err, "NOSCRIPT") {
 				if err := publishScript.Load(ctx, b.rdb).Err(); err != nil {
 					return out, fmt.Errorf("publish: load script: %w", err)
 				}
 				reloaded = true
-				es = es[i:]
+				es, raws = es[i:], raws[i:]
 				break
 			}
 			if err != nil {
 				return out, fmt.Errorf("publish: %w", err)
 			}
-			e := stamped[i]
-			if sc, ok := c.(*redis.Cmd); ok {
+			e := es[i]
+			if sc, ok := cmd.(*redis.Cmd); ok {
 				res, err := sc.Int64Slice()
 				if err != nil || len(res) != 2 {
 					return out, fmt.Errorf("publish: unexpected reply %v: %w", sc.Val(), err)
@@ -185,7 +213,7 @@ func (b *RedisBus) publishPipelined(ctx context.Context, es []Event) ([]Event, e
 			}
 		}
 	}
-	return out, nil
+	return out, c.err
 }
 
 // Subscribe calls fn for each live event, from one goroutine, until cancelled.

@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -390,33 +392,27 @@ func (p *Processor) Fold(ctx context.Context, batches ...*Staged) (Result, error
 	for i, c := range st.counts {
 		st.counts[i].Preview = applied.Messages[c.MessageID].Preview()
 	}
-	// The identities are recorded meanwhile: they are documents of their
-	// own, and the batch's authors are known already.
+	// Meanwhile the identities are recorded (documents of their own, and
+	// the batch's authors are known already) and the messages' event data
+	// encoded, which does not depend on the counts.
 	var announce []event.Event
-	var seenErr error
-	var seeing sync.WaitGroup
-	seeing.Go(func() { announce, seenErr = p.identities(ctx, token, changes, applied, st.recovery) })
+	var data map[string]json.RawMessage
+	var seenErr, dataErr error
+	var aside sync.WaitGroup
+	aside.Go(func() { announce, seenErr = p.identities(ctx, token, changes, applied, st.recovery) })
+	aside.Go(func() { data, dataErr = messageData(changes, applied, st.from) })
 	counted, err := p.store.AddToConversations(ctx, token, st.counts)
 	if err == nil {
 		err = p.store.RefreshLastMessages(ctx, revised(changes, applied))
 	}
-	seeing.Wait()
-	if err != nil {
+	aside.Wait()
+	if err = cmp.Or(err, seenErr, dataErr); err != nil {
 		return res, err
-	}
-	if seenErr != nil {
-		return res, seenErr
 	}
 
 	// Publish, then mark: a crash in between recounts nothing (the
 	// conversation remembers) and the redelivery republishes.
-	said := map[string]webhook.Event{} // the originals, for what the store does not keep
-	for i, c := range changes {
-		if c.Action == conversation.ActionCreate {
-			said[c.MessageID] = st.from[i].ev
-		}
-	}
-	events, err := changeEvents(changes, applied, st.counts, counted, st.recovery, said)
+	events, err := changeEvents(changes, applied, st.counts, counted, st.recovery, data)
 	if err != nil {
 		return res, err
 	}
@@ -451,14 +447,43 @@ func revised(changes []conversation.Change, applied conversation.Applied) []conv
 	return out
 }
 
+// messageData encodes the data of the message events a batch may publish:
+// every visible message it touched, as it is now, with what its original's
+// platform event said that the store does not keep.
+func messageData(changes []conversation.Change, applied conversation.Applied, from []item) (map[string]json.RawMessage, error) {
+	said := map[string]webhook.Event{}
+	for i, c := range changes {
+		if c.Action == conversation.ActionCreate {
+			said[c.MessageID] = from[i].ev
+		}
+	}
+	out := map[string]json.RawMessage{}
+	for _, c := range changes {
+		m := applied.Messages[c.MessageID].Message
+		if _, ok := out[m.ID]; ok || m.Placeholder || m.ConversationID == "" {
+			continue
+		}
+		d := MessageData{Message: m}
+		if ev, ok := said[m.ID]; ok {
+			d.Mention, d.Share = ev.Mention, ev.Share
+		}
+		raw, err := json.Marshal(d)
+		if err != nil {
+			return nil, fmt.Errorf("message event: %w", err)
+		}
+		out[m.ID] = raw
+	}
+	return out, nil
+}
+
 // changeEvents builds the message and conversation events of a batch:
 // message.created for the messages this batch counted, message.updated for
 // visible messages it changed otherwise, conversation.updated for the
 // conversations it counted into. A redelivered batch republishes what it
-// touches, since its first attempt may have died before publishing. said
-// holds the platform events of the originals in the batch, by message id.
+// touches, since its first attempt may have died before publishing. data
+// holds each visible message's event data (messageData).
 func changeEvents(changes []conversation.Change, applied conversation.Applied, counts []conversation.Count,
-	counted conversation.Counted, recovery map[string]bool, said map[string]webhook.Event) ([]event.Event, error) {
+	counted conversation.Counted, recovery map[string]bool, data map[string]json.RawMessage) ([]event.Event, error) {
 	created := map[string]bool{}
 	othersCreated := map[string]bool{} // counted by a concurrent writer, which publishes it
 	convs := map[string]conversation.Conversation{}
@@ -492,16 +517,8 @@ func changeEvents(changes []conversation.Change, applied conversation.Applied, c
 			continue
 		}
 		done[m.ID] = true
-		data := MessageData{Message: m}
-		if ev, ok := said[m.ID]; ok {
-			data.Mention, data.Share = ev.Mention, ev.Share
-		}
-		e, err := event.New(m.WorkspaceID, event.StreamInbox, typ, data)
-		if err != nil {
-			return nil, err
-		}
-		e.ConversationID = m.ConversationID
-		events = append(events, e)
+		events = append(events, event.Event{Type: typ, WorkspaceID: m.WorkspaceID, Stream: event.StreamInbox,
+			ConversationID: m.ConversationID, Data: data[m.ID]})
 	}
 	for _, id := range convOrder {
 		cv := convs[id]
