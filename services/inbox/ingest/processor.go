@@ -21,7 +21,8 @@ import (
 type Storer interface {
 	ConversationsOfMessages(ctx context.Context, ids []string) (map[string]string, error)
 	ApplyChanges(ctx context.Context, token string, changes []conversation.Change) (conversation.Applied, error)
-	AddToConversations(ctx context.Context, token string, counts []conversation.Count) (conversation.Counted, error)
+	AddToConversationsWith(ctx context.Context, token string, counts []conversation.Count,
+		decided func(conversation.Counted)) (conversation.Counted, error)
 	MarkCounted(ctx context.Context, ids []string) error
 	Settle(token string)
 	SeeIdentities(ctx context.Context, token string, s []conversation.Sighting) ([]conversation.IdentityState, error)
@@ -401,24 +402,53 @@ func (p *Processor) Fold(ctx context.Context, batches ...*Staged) (Result, error
 	var aside sync.WaitGroup
 	aside.Go(func() { announce, seenErr = p.identities(ctx, token, changes, applied, st.recovery) })
 	aside.Go(func() { data, dataErr = messageData(changes, applied, st.from) })
-	counted, err := p.store.AddToConversations(ctx, token, st.counts)
+
+	// The message events go out as soon as the counts are decided (a
+	// single writer decides them before writing the conversations, which
+	// then happens meanwhile): the messages are stored already. The
+	// conversation events follow the conversation writes. A crash before
+	// the end recounts nothing (the conversations remember) and the
+	// redelivery republishes.
+	var later []event.Event
+	var publishErr error
+	var publishing sync.WaitGroup
+	_, err := p.store.AddToConversationsWith(ctx, token, st.counts, func(counted conversation.Counted) {
+		aside.Wait()
+		if publishErr = cmp.Or(seenErr, dataErr); publishErr != nil {
+			return
+		}
+		events, err := changeEvents(changes, applied, st.counts, counted, st.recovery, data)
+		if err != nil {
+			publishErr = err
+			return
+		}
+		var now []event.Event
+		for _, e := range events {
+			if e.Type == event.ConversationUpdated {
+				later = append(later, e)
+			} else {
+				now = append(now, e)
+			}
+		}
+		publishing.Go(func() {
+			if done, err := event.PublishAll(ctx, p.bus, now); err != nil {
+				publishErr = fmt.Errorf("publish %s: %w", now[len(done)].Type, err)
+			}
+		})
+	})
 	if err == nil {
 		err = p.store.RefreshLastMessages(ctx, revised(changes, applied))
 	}
 	aside.Wait()
-	if err = cmp.Or(err, seenErr, dataErr); err != nil {
+	publishing.Wait()
+	if err = cmp.Or(err, seenErr, dataErr, publishErr); err != nil {
 		return res, err
 	}
-
-	// Publish, then mark: a crash in between recounts nothing (the
-	// conversation remembers) and the redelivery republishes.
-	events, err := changeEvents(changes, applied, st.counts, counted, st.recovery, data)
-	if err != nil {
-		return res, err
-	}
-	events = append(events, announce...)
-	if done, err := event.PublishAll(ctx, p.bus, events); err != nil {
-		return res, fmt.Errorf("publish %s: %w", events[len(done)].Type, err)
+	// Publish, then mark: a crash in between recounts nothing and the
+	// redelivery republishes.
+	later = append(later, announce...)
+	if done, err := event.PublishAll(ctx, p.bus, later); err != nil {
+		return res, fmt.Errorf("publish %s: %w", later[len(done)].Type, err)
 	}
 	if err := p.store.MarkCounted(ctx, st.unmarked); err != nil {
 		return res, err

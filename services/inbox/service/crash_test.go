@@ -19,7 +19,7 @@ import (
 // countlessStore dies after storing messages and before counting them.
 type countlessStore struct{ ingest.Storer }
 
-func (countlessStore) AddToConversations(context.Context, string, []conversation.Count) (conversation.Counted, error) {
+func (countlessStore) AddToConversationsWith(context.Context, string, []conversation.Count, func(conversation.Counted)) (conversation.Counted, error) {
 	return conversation.Counted{}, errors.New("process killed")
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/communityinbox/inbox/conversation"
 	"github.com/communityinbox/inbox/ingest"
 	"github.com/communityinbox/shared/event"
+	"github.com/communityinbox/shared/logging"
 )
 
 // TestFoldedBatchesCountAndPublishOnce stores two claims one after the other
@@ -102,5 +103,58 @@ func TestFoldedBatchesCountAndPublishOnce(t *testing.T) {
 	}
 	if len(convs) != 2 || convs[c1.ID] != 1 {
 		t.Fatalf("conversation.updated events %v", convs)
+	}
+}
+
+// dyingCountStore dies while it writes the conversations: after the counts
+// are decided (and handed to the fold, which publishes the message events
+// meanwhile) and before the updates land.
+type dyingCountStore struct{ ingest.Storer }
+
+func (s dyingCountStore) AddToConversationsWith(ctx context.Context, token string, counts []conversation.Count,
+	decided func(conversation.Counted)) (conversation.Counted, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	return s.Storer.AddToConversationsWith(ctx, token, counts, func(c conversation.Counted) {
+		decided(c)
+		cancel()
+	})
+}
+
+// TestFoldDyingAfterPublishingCountsOnce: a fold publishes message events
+// while it writes the conversations; when it dies in the middle, nothing is
+// acknowledged, and the redelivery counts every message once and publishes
+// its events again.
+func TestFoldDyingAfterPublishingCountsOnce(t *testing.T) {
+	h := newHarness(t, true, nil)
+	const ws = "ws-fold-crash"
+	api := h.createChannel(ws, "api", nil)
+	h.postAPI(api, apiMessage("m0", "", "cust", "first", "2024-05-01T10:00:00Z"))
+	h.drain() // the conversation exists, so the next count updates it
+	for i, id := range []string{"m1", "m2", "m3"} {
+		h.postAPI(api, apiMessage(id, "", "cust", "more "+id, time.Date(2024, 5, 1, 10, 0, 10+i, 0, time.UTC).Format(time.RFC3339)))
+	}
+	log := logging.Discard()
+	dying := ingest.NewProcessor(dyingCountStore{h.svc.Store}, h.svc.Channels, h.bus, log, ingest.ProcessorOptions{Serialize: true})
+	if _, err := ingest.NewWorker(h.svc.Queue(), dying, ingest.WorkerOptions{Batch: 10}, log).Drain(context.Background(), 50*time.Millisecond); err == nil {
+		t.Fatal("the dying fold succeeded")
+	}
+	if c := h.conversation(ws, api.ID, conversation.KindDM, "cust"); c.MessageCount != 1 {
+		t.Fatalf("the dead fold's counts were written: %d messages", c.MessageCount)
+	}
+	if n := countType(h.events(ws, event.StreamInbox), event.MessageCreated); n != 4 {
+		t.Fatalf("%d message.created before the redelivery, want 4 (m0 and the dead fold's 3)", n)
+	}
+	time.Sleep(h.cfg.IngestLease + 100*time.Millisecond)
+	h.drain()
+	c := h.conversation(ws, api.ID, conversation.KindDM, "cust")
+	if c.MessageCount != 4 || c.IncomingCount != 4 || c.LastMessageText != "more m3" {
+		t.Fatalf("after the redelivery: %+v", c)
+	}
+	evs := h.events(ws, event.StreamInbox)
+	if n := countType(evs, event.MessageCreated); n != 7 {
+		t.Fatalf("%d message.created in all, want 7 (the redelivery republishes 3)", n)
+	}
+	if last := evs[len(evs)-1]; last.Type != event.ConversationUpdated || last.ConversationID != c.ID {
+		t.Fatalf("last event %s, want the conversation's update", last.Type)
 	}
 }

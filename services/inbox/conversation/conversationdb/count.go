@@ -33,8 +33,21 @@ func optsProjection(fields ...string) *options.FindOptionsBuilder {
 // read back, or with SingleWriter one update per conversation; plus a rare
 // repair of waiting_since when an answer arrived late.
 func (s *Store) AddToConversations(ctx context.Context, token string, counts []conversation.Count) (conversation.Counted, error) {
+	return s.AddToConversationsWith(ctx, token, counts, nil)
+}
+
+// AddToConversationsWith is AddToConversations that hands the outcome to
+// decided as soon as it is known: with SingleWriter before the updates of
+// existing conversations are written (a single writer decides them in
+// memory), otherwise after. The caller may do meanwhile what does not need
+// those writes done; the result returned is the same.
+func (s *Store) AddToConversationsWith(ctx context.Context, token string, counts []conversation.Count,
+	decided func(conversation.Counted)) (conversation.Counted, error) {
 	res := conversation.Counted{Outcomes: make([]conversation.Outcome, len(counts)), Conversations: map[string]conversation.CountState{}}
 	if len(counts) == 0 {
+		if decided != nil {
+			decided(res)
+		}
 		return res, nil
 	}
 	now := s.now()
@@ -92,8 +105,9 @@ func (s *Store) AddToConversations(ctx context.Context, token string, counts []c
 			rest = append(rest, c)
 		}
 	}
+	var pending []mongo.WriteModel // a single writer's updates, decided in memory
 	if s.single {
-		err = s.countSingle(ctx, token, rest, docs, now)
+		pending, err = s.countSingle(ctx, token, rest, docs, now)
 	} else {
 		err = s.countGuarded(ctx, token, rest, docs, now)
 	}
@@ -118,6 +132,12 @@ func (s *Store) AddToConversations(ctx context.Context, token string, counts []c
 		} else {
 			res.Outcomes[i] = conversation.Earlier
 		}
+	}
+	if decided != nil {
+		decided(res)
+	}
+	if err := s.bulk(ctx, s.conversations, pending); err != nil {
+		return res, fmt.Errorf("count messages: %w", err)
 	}
 	return res, nil
 }
@@ -176,11 +196,13 @@ func (s *Store) countGuarded(ctx context.Context, token string, counts []convers
 	return s.prune(ctx, docs, touched, now)
 }
 
-// countSingle counts into existing conversations in memory and writes each
-// one's difference with one update (see Options.SingleWriter).
-func (s *Store) countSingle(ctx context.Context, token string, counts []conversation.Count, docs map[string]dbConversation, now time.Time) error {
+// countSingle counts into existing conversations in memory (docs holds them
+// after) and returns the update writing each one's difference (see
+// Options.SingleWriter).
+func (s *Store) countSingle(ctx context.Context, token string, counts []conversation.Count, docs map[string]dbConversation,
+	now time.Time) ([]mongo.WriteModel, error) {
 	if len(counts) == 0 {
-		return nil
+		return nil, nil
 	}
 	var order []string
 	by := map[string][]conversation.Count{}
@@ -200,7 +222,7 @@ func (s *Store) countSingle(ctx context.Context, token string, counts []conversa
 		// Created by someone after all (the promise was broken): read them.
 		back, err := s.loadConversations(ctx, missing)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for id, d := range back {
 			docs[id] = d
@@ -210,11 +232,11 @@ func (s *Store) countSingle(ctx context.Context, token string, counts []conversa
 	for _, id := range order {
 		before, ok := docs[id]
 		if !ok {
-			return fmt.Errorf("count messages: conversation %s: %w", id, errUnrecorded)
+			return nil, fmt.Errorf("count messages: conversation %s: %w", id, errUnrecorded)
 		}
 		after, err := cloneDoc(before)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ix := indexCounts(&after)
 		for i, c := range by[id] {
@@ -224,7 +246,7 @@ func (s *Store) countSingle(ctx context.Context, token string, counts []conversa
 			addCount(&after, ix, true, token, c, now)
 		}
 		if err := s.settleFromStore(ctx, &after); err != nil {
-			return err
+			return nil, err
 		}
 		for k, e := range after.Inflight {
 			if s.stale(e, now) {
@@ -238,17 +260,14 @@ func (s *Store) countSingle(ctx context.Context, token string, counts []conversa
 		}
 		m, err := diffUpdate(id, before, after)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m != nil {
 			models = append(models, m)
 		}
 		docs[id] = after
 	}
-	if err := s.bulk(ctx, s.conversations, models); err != nil {
-		return fmt.Errorf("count messages: %w", err)
-	}
-	return nil
+	return models, nil
 }
 
 // settleFromStore is repairWaiting for a conversation held in memory.
