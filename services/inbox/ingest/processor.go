@@ -99,6 +99,34 @@ type Processor struct {
 	// serial, when set, lets one batch at a time write: the store's guarantees
 	// rest on atomic single-document updates, which FerretDB 1.x lacks.
 	serial *sync.Mutex
+	// lastAnnounced is the newest stage's announcement (under serial): each
+	// waits for the one before, so message events keep the order of the stages.
+	lastAnnounced *announcement
+	// known holds conversations this process has counted into, so they
+	// exist (under serial; see announce).
+	known knownSet
+}
+
+// knownSet is a set of ids bounded to about 2×knownMax: when the newer half
+// fills, it becomes the older one and the oldest ids are forgotten.
+type knownSet struct{ cur, old map[string]struct{} }
+
+// knownMax is how many conversations one half of a knownSet holds.
+const knownMax = 100_000
+
+func (k *knownSet) has(id string) bool {
+	if _, ok := k.cur[id]; ok {
+		return true
+	}
+	_, ok := k.old[id]
+	return ok
+}
+
+func (k *knownSet) add(id string) {
+	if k.cur == nil || len(k.cur) >= knownMax {
+		k.old, k.cur = k.cur, make(map[string]struct{}, 1024)
+	}
+	k.cur[id] = struct{}{}
 }
 
 // ProcessorOptions tune a Processor.
@@ -259,11 +287,46 @@ func route(d Delivery, ev webhook.Event, chans map[string]channel.Channel) (chan
 type Staged struct {
 	res      Result
 	changes  []conversation.Change
-	from     []item
+	from     []origin // where each change came from
 	applied  conversation.Applied
 	counts   []conversation.Count
 	unmarked []string        // messages counted by this batch but not yet marked so
 	recovery map[string]bool // messages touched by a redelivered event
+	// announced holds the messages whose message.created the stage published
+	// itself (see announce), true for those a later batch of the same fold
+	// changed since: their newer state still goes out, as message.updated.
+	announced map[string]bool
+	// announcing is the publishing of those events, which Fold waits for.
+	announcing *announcement
+}
+
+// origin is what a staged change keeps of the event it came from.
+type origin struct {
+	delivery    string // the queue delivery's id; "" for polled events
+	redelivered bool
+	// What the platform said of the message that the store does not keep
+	// (MessageData).
+	mention, share bool
+}
+
+func originOf(it item) origin {
+	return origin{delivery: it.delivery, redelivered: it.redelivered, mention: it.ev.Mention, share: it.ev.Share}
+}
+
+// announcement is the publishing of a stage's message.created events, which
+// runs while the worker stages its next batch.
+type announcement struct {
+	done chan struct{}
+	err  error
+}
+
+// wait returns the announcement's error once it is over; nil for none.
+func (a *announcement) wait() error {
+	if a == nil {
+		return nil
+	}
+	<-a.done
+	return a.err
 }
 
 // stage runs the first half of the exactly-once protocol on routed events
@@ -278,13 +341,14 @@ func (p *Processor) stage(ctx context.Context, st *Staged, items []item) error {
 	if err != nil {
 		return err
 	}
+	st.changes, st.from = make([]conversation.Change, 0, len(items)), make([]origin, 0, len(items))
 	for _, it := range items {
 		c, ok := toChange(it, threads[conversation.MessageID(it.ch.ID, it.ev.ExternalID)])
 		if !ok {
 			st.res.Ignored++
 			continue
 		}
-		st.changes, st.from = append(st.changes, c), append(st.from, it)
+		st.changes, st.from = append(st.changes, c), append(st.from, originOf(it))
 	}
 	if len(st.changes) == 0 {
 		return nil
@@ -302,7 +366,9 @@ func (p *Processor) stage(ctx context.Context, st *Staged, items []item) error {
 	// counting. The conversation's guard makes counting twice impossible: the
 	// guard's records live until the batch that wrote them settles, and only
 	// that batch's own deliveries come back; the outcome says who publishes.
-	counting := map[string]bool{}
+	counting := make(map[string]bool, len(st.changes))
+	st.counts = make([]conversation.Count, 0, len(st.changes))
+	var fresh []int // changes whose message this batch created and counts
 	for i, c := range st.changes {
 		if st.from[i].redelivered {
 			st.recovery[c.MessageID] = true
@@ -327,6 +393,9 @@ func (p *Processor) stage(ctx context.Context, st *Staged, items []item) error {
 			continue
 		}
 		counting[c.MessageID] = true
+		if created && p.known.has(m.ConversationID) {
+			fresh = append(fresh, i)
+		}
 		if !m.Counted {
 			st.unmarked = append(st.unmarked, m.ID)
 		}
@@ -334,8 +403,62 @@ func (p *Processor) stage(ctx context.Context, st *Staged, items []item) error {
 		t.ID = m.ConversationID
 		st.counts = append(st.counts, conversation.Count{MessageID: m.ID, Direction: m.Direction, At: m.PlatformTime, Thread: t})
 	}
+	if p.serial != nil && len(fresh) > 0 {
+		p.announce(ctx, st, fresh)
+	}
 	return nil
 }
+
+// announce publishes message.created for the messages of st that the
+// stage created (fresh indexes its changes), in the background, while the
+// worker stages its next batch; Fold waits for it. Only a single writer
+// (Serialize) does this: no one else can count a message it has just
+// inserted, so its count is certain to be this batch's before it is made,
+// and the events need not wait for the conversation writes of the fold.
+// Only messages of conversations known to exist are announced: consumers
+// of message.created act on the conversation (priority, routing), and a
+// new conversation is created by the fold. As with the fold's own events,
+// a crash before the acknowledgement republishes them on the redelivery.
+// The caller holds p.serial.
+func (p *Processor) announce(ctx context.Context, st *Staged, fresh []int) {
+	a := &announcement{done: make(chan struct{})}
+	prev := p.lastAnnounced
+	p.lastAnnounced = a
+	st.announcing = a
+	st.announced = make(map[string]bool, len(fresh))
+	ms := make([]MessageData, len(fresh))
+	for k, i := range fresh {
+		o := st.from[i]
+		ms[k] = MessageData{Message: st.applied.Messages[st.changes[i].MessageID].Message, Mention: o.mention, Share: o.share}
+		st.announced[ms[k].ID] = false
+	}
+	// The stage's context ends with the stage; the fold bounds the wait.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceTimeout)
+	go func() {
+		defer close(a.done)
+		defer cancel()
+		events := make([]event.Event, len(ms))
+		for k, m := range ms {
+			raw, err := json.Marshal(m)
+			if err != nil {
+				a.err = fmt.Errorf("message event: %w", err)
+				return
+			}
+			events[k] = event.Event{Type: event.MessageCreated, WorkspaceID: m.WorkspaceID, Stream: event.StreamInbox,
+				ConversationID: m.ConversationID, Data: raw}
+		}
+		if err := prev.wait(); err != nil {
+			a.err = err
+			return
+		}
+		if done, err := event.PublishAll(ctx, p.bus, events); err != nil {
+			a.err = fmt.Errorf("publish %s: %w", events[len(done)].Type, err)
+		}
+	}()
+}
+
+// announceTimeout bounds a stage's announcement; its fold fails after it.
+const announceTimeout = time.Minute
 
 // merge joins staged batches, in the order they were staged, into one: a
 // message's state is the newest, and a message two batches count is counted
@@ -344,9 +467,33 @@ func merge(batches []*Staged) *Staged {
 	if len(batches) == 1 {
 		return batches[0]
 	}
-	out := &Staged{recovery: map[string]bool{}, applied: conversation.Applied{Messages: map[string]conversation.MessageState{}}}
-	counting := map[string]bool{}
+	var nChanges, nMessages, nCounts, nAnnounced int
 	for _, st := range batches {
+		nChanges += len(st.changes)
+		nMessages += len(st.applied.Messages)
+		nCounts += len(st.counts)
+		nAnnounced += len(st.announced)
+	}
+	out := &Staged{recovery: map[string]bool{},
+		changes: make([]conversation.Change, 0, nChanges), from: make([]origin, 0, nChanges),
+		applied: conversation.Applied{Outcomes: make([]conversation.Outcome, 0, nChanges),
+			Messages: make(map[string]conversation.MessageState, nMessages)},
+		counts: make([]conversation.Count, 0, nCounts)}
+	if nAnnounced > 0 {
+		out.announced = make(map[string]bool, nAnnounced)
+	}
+	counting := make(map[string]bool, nCounts)
+	for _, st := range batches {
+		// A message announced by an earlier batch and changed by this one
+		// still needs its event.
+		for i, c := range st.changes {
+			if _, ok := out.announced[c.MessageID]; ok && st.applied.Outcomes[i] == conversation.Mine {
+				out.announced[c.MessageID] = true
+			}
+		}
+		for id, changed := range st.announced {
+			out.announced[id] = changed
+		}
 		out.res.Created += st.res.Created
 		out.res.Updated += st.res.Updated
 		out.res.Duplicates += st.res.Duplicates
@@ -396,12 +543,12 @@ func (p *Processor) Fold(ctx context.Context, batches ...*Staged) (Result, error
 	// Meanwhile the identities are recorded (documents of their own, and
 	// the batch's authors are known already) and the messages' event data
 	// encoded, which does not depend on the counts.
-	var announce []event.Event
+	var seen []event.Event
 	var data map[string]json.RawMessage
 	var seenErr, dataErr error
 	var aside sync.WaitGroup
-	aside.Go(func() { announce, seenErr = p.identities(ctx, token, changes, applied, st.recovery) })
-	aside.Go(func() { data, dataErr = messageData(changes, applied, st.from) })
+	aside.Go(func() { seen, seenErr = p.identities(ctx, token, changes, applied, st.recovery) })
+	aside.Go(func() { data, dataErr = messageData(changes, applied, st.from, st.announced) })
 
 	// The message events go out as soon as the counts are decided (a
 	// single writer decides them before writing the conversations, which
@@ -412,12 +559,12 @@ func (p *Processor) Fold(ctx context.Context, batches ...*Staged) (Result, error
 	var later []event.Event
 	var publishErr error
 	var publishing sync.WaitGroup
-	_, err := p.store.AddToConversationsWith(ctx, token, st.counts, func(counted conversation.Counted) {
+	counted, err := p.store.AddToConversationsWith(ctx, token, st.counts, func(counted conversation.Counted) {
 		aside.Wait()
 		if publishErr = cmp.Or(seenErr, dataErr); publishErr != nil {
 			return
 		}
-		events, err := changeEvents(changes, applied, st.counts, counted, st.recovery, data)
+		events, err := changeEvents(changes, applied, st.counts, counted, st.recovery, st.announced, data)
 		if err != nil {
 			publishErr = err
 			return
@@ -431,22 +578,38 @@ func (p *Processor) Fold(ctx context.Context, batches ...*Staged) (Result, error
 			}
 		}
 		publishing.Go(func() {
+			// After the stages' own events (announce).
+			for _, b := range batches {
+				if err := b.announcing.wait(); err != nil {
+					publishErr = err
+					return
+				}
+			}
 			if done, err := event.PublishAll(ctx, p.bus, now); err != nil {
 				publishErr = fmt.Errorf("publish %s: %w", now[len(done)].Type, err)
 			}
 		})
 	})
 	if err == nil {
+		if p.serial != nil {
+			for id := range counted.Conversations {
+				p.known.add(id)
+			}
+		}
 		err = p.store.RefreshLastMessages(ctx, revised(changes, applied))
 	}
 	aside.Wait()
 	publishing.Wait()
+	for _, b := range batches {
+		// Never leave a stage's events publishing behind a failed fold.
+		err = cmp.Or(err, b.announcing.wait())
+	}
 	if err = cmp.Or(err, seenErr, dataErr, publishErr); err != nil {
 		return res, err
 	}
 	// Publish, then mark: a crash in between recounts nothing and the
 	// redelivery republishes.
-	later = append(later, announce...)
+	later = append(later, seen...)
 	if done, err := event.PublishAll(ctx, p.bus, later); err != nil {
 		return res, fmt.Errorf("publish %s: %w", later[len(done)].Type, err)
 	}
@@ -479,12 +642,14 @@ func revised(changes []conversation.Change, applied conversation.Applied) []conv
 
 // messageData encodes the data of the message events a batch may publish:
 // every visible message it touched, as it is now, with what its original's
-// platform event said that the store does not keep.
-func messageData(changes []conversation.Change, applied conversation.Applied, from []item) (map[string]json.RawMessage, error) {
-	said := map[string]webhook.Event{}
+// platform event said that the store does not keep. Messages announced
+// already and unchanged since are left out.
+func messageData(changes []conversation.Change, applied conversation.Applied, from []origin,
+	announced map[string]bool) (map[string]json.RawMessage, error) {
+	said := map[string]origin{}
 	for i, c := range changes {
 		if c.Action == conversation.ActionCreate {
-			said[c.MessageID] = from[i].ev
+			said[c.MessageID] = from[i]
 		}
 	}
 	out := map[string]json.RawMessage{}
@@ -493,9 +658,12 @@ func messageData(changes []conversation.Change, applied conversation.Applied, fr
 		if _, ok := out[m.ID]; ok || m.Placeholder || m.ConversationID == "" {
 			continue
 		}
+		if changed, ok := announced[m.ID]; ok && !changed {
+			continue
+		}
 		d := MessageData{Message: m}
-		if ev, ok := said[m.ID]; ok {
-			d.Mention, d.Share = ev.Mention, ev.Share
+		if o, ok := said[m.ID]; ok {
+			d.Mention, d.Share = o.mention, o.share
 		}
 		raw, err := json.Marshal(d)
 		if err != nil {
@@ -510,10 +678,13 @@ func messageData(changes []conversation.Change, applied conversation.Applied, fr
 // message.created for the messages this batch counted, message.updated for
 // visible messages it changed otherwise, conversation.updated for the
 // conversations it counted into. A redelivered batch republishes what it
-// touches, since its first attempt may have died before publishing. data
-// holds each visible message's event data (messageData).
+// touches, since its first attempt may have died before publishing. A
+// message whose message.created its stage published (announced) gets no
+// event, or message.updated when a later batch changed it. data holds each
+// message's event data (messageData).
 func changeEvents(changes []conversation.Change, applied conversation.Applied, counts []conversation.Count,
-	counted conversation.Counted, recovery map[string]bool, data map[string]json.RawMessage) ([]event.Event, error) {
+	counted conversation.Counted, recovery map[string]bool, announced map[string]bool,
+	data map[string]json.RawMessage) ([]event.Event, error) {
 	created := map[string]bool{}
 	othersCreated := map[string]bool{} // counted by a concurrent writer, which publishes it
 	convs := map[string]conversation.Conversation{}
@@ -538,7 +709,12 @@ func changeEvents(changes []conversation.Change, applied conversation.Applied, c
 			continue
 		}
 		var typ string
+		changed, wasAnnounced := announced[m.ID]
 		switch {
+		case wasAnnounced && !changed:
+			continue
+		case wasAnnounced:
+			typ = event.MessageUpdated
 		case created[m.ID]:
 			typ = event.MessageCreated
 		case applied.Outcomes[i] == conversation.Mine || recovery[m.ID]:

@@ -315,8 +315,16 @@ func benchDrain(b *testing.B, warm bool) {
 
 // BenchmarkBaselineInsertMany is the floor to compare ingest with: the same
 // number of message-sized documents inserted with InsertMany in batches as
-// large as the largest ingest batch, on the same server.
+// large as the largest ingest batch, on the same server. streams=1 sends one
+// batch at a time, as ingest does (the target's reference); streams=2 keeps
+// two half-size commands in flight, to show what the server reaches when
+// both cores insert.
 func BenchmarkBaselineInsertMany(b *testing.B) {
+	b.Run("streams=1", func(b *testing.B) { benchInsertMany(b, 1) })
+	b.Run("streams=2", func(b *testing.B) { benchInsertMany(b, 2) })
+}
+
+func benchInsertMany(b *testing.B, streams int) {
 	n := benchSize(b)
 	cfg := defaultConfig(b)
 	benchBatches(&cfg)
@@ -341,12 +349,29 @@ func BenchmarkBaselineInsertMany(b *testing.B) {
 	counter.reset()
 	b.ResetTimer()
 	start := time.Now()
-	for i := 0; i < n; i += batch {
-		if _, err := coll.InsertMany(context.Background(), docs[i:min(i+batch, n)]); err != nil {
-			b.Fatal(err)
-		}
+	step := batch / streams
+	sem := make(chan struct{}, streams)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i += step {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if _, err := coll.InsertMany(context.Background(), docs[i:min(i+step, n)]); err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+			}
+		})
 	}
+	wg.Wait()
 	took := time.Since(start)
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
 	b.StopTimer()
 	b.ReportMetric(float64(n)/took.Seconds(), "docs/s")
 	b.ReportMetric(float64(counter.total.Load())/float64(n), "mongo-rt/doc")

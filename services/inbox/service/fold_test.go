@@ -158,3 +158,124 @@ func TestFoldDyingAfterPublishingCountsOnce(t *testing.T) {
 		t.Fatalf("last event %s, want the conversation's update", last.Type)
 	}
 }
+
+// TestStagesAnnounceMessagesOfKnownConversations: with a single writer, a
+// stage publishes message.created for the messages it creates in a
+// conversation that exists, before the fold. The fold then publishes
+// message.updated only for such a message that a later batch of the fold
+// changed, message.created for the messages of a new conversation, and
+// each conversation.updated after them: every message is created once.
+func TestStagesAnnounceMessagesOfKnownConversations(t *testing.T) {
+	h := newHarness(t, true, nil)
+	const ws = "ws-announce"
+	api := h.createChannel(ws, "api", nil)
+	ctx := context.Background()
+	q, proc := h.svc.Queue(), h.svc.Processor()
+	claim := func(n int) []ingest.Delivery {
+		t.Helper()
+		ds, err := q.Claim(ctx, 100, 100*time.Millisecond)
+		if err != nil || len(ds) != n {
+			t.Fatalf("claimed %d, %v; want %d", len(ds), err, n)
+		}
+		return ds
+	}
+	created := func() map[string]string {
+		out := map[string]string{}
+		for _, e := range h.events(ws, event.StreamInbox) {
+			if e.Type != event.MessageCreated {
+				continue
+			}
+			var m conversation.Message
+			if err := json.Unmarshal(e.Data, &m); err != nil {
+				t.Fatal(err)
+			}
+			if _, dup := out[m.ExternalID]; dup {
+				t.Fatalf("message.created twice for %s", m.ExternalID)
+			}
+			out[m.ExternalID] = m.Text
+		}
+		return out
+	}
+	h.postAPI(api, apiMessage("m0", "", "cust1", "first", "2024-05-01T09:00:00Z"))
+	h.drain() // cust1's conversation exists from here on
+	before := len(h.events(ws, event.StreamInbox))
+
+	h.postAPI(api, apiMessage("m1", "", "cust1", "hello", "2024-05-01T10:00:00Z"))
+	h.postAPI(api, apiMessage("m2", "", "cust1", "second", "2024-05-01T10:00:10Z"))
+	first := claim(2)
+	st1, err := proc.Stage(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(created()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := created(); len(got) != 3 || got["m1"] != "hello" || got["m2"] != "second" {
+		t.Fatalf("message.created before the fold: %v, want m0, m1 and m2", got)
+	}
+	h.postAPI(api, apiMessage("m1", "edit", "cust1", "hello, edited", "2024-05-01T10:00:20Z"))
+	h.postAPI(api, apiMessage("m2", "", "cust1", "second", "2024-05-01T10:00:10Z"))
+	h.postAPI(api, apiMessage("m3", "", "cust2", "new customer", "2024-05-01T10:00:30Z"))
+	second := claim(3)
+	st2, err := proc.Stage(ctx, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := h.count("conversations", nil); n != 1 {
+		t.Fatalf("%d conversations before the fold, want 1", n)
+	}
+	if got := created(); len(got) != 3 {
+		t.Fatalf("message.created of a new conversation before the fold: %v", got)
+	}
+	res, err := proc.Fold(ctx, st1, st2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Ack(ctx, append(first, second...)); err != nil {
+		t.Fatal(err)
+	}
+	proc.Settle(res.Token)
+	if res.Created != 3 || res.Updated != 1 || res.Duplicates != 1 {
+		t.Fatalf("result %+v, want 3 created, 1 updated, 1 duplicate", res)
+	}
+	c1 := h.conversation(ws, api.ID, conversation.KindDM, "cust1")
+	if c1.MessageCount != 3 || c1.LastMessageID != conversation.MessageID(api.ID, "m2") {
+		t.Fatalf("cust1 conversation %+v", c1)
+	}
+	if c2 := h.conversation(ws, api.ID, conversation.KindDM, "cust2"); c2.MessageCount != 1 {
+		t.Fatalf("cust2 conversation %+v", c2)
+	}
+	if got := created(); len(got) != 4 || got["m3"] != "new customer" {
+		t.Fatalf("message.created after the fold: %v", got)
+	}
+	evs := h.events(ws, event.StreamInbox)[before:]
+	var updated []string
+	convs := map[string]int{}
+	lastMessage, firstConv := -1, len(evs)
+	for i, e := range evs {
+		switch e.Type {
+		case event.MessageCreated, event.MessageUpdated:
+			lastMessage = i
+			if e.Type == event.MessageUpdated {
+				var m conversation.Message
+				if err := json.Unmarshal(e.Data, &m); err != nil {
+					t.Fatal(err)
+				}
+				updated = append(updated, m.ExternalID+":"+m.Text)
+			}
+		case event.ConversationUpdated:
+			convs[e.ConversationID]++
+			firstConv = min(firstConv, i)
+		}
+	}
+	if len(updated) != 1 || updated[0] != "m1:hello, edited" {
+		t.Fatalf("message.updated events %v, want m1's edit only", updated)
+	}
+	if len(convs) != 2 || convs[c1.ID] != 1 {
+		t.Fatalf("conversation.updated events %v", convs)
+	}
+	if lastMessage > firstConv {
+		t.Fatalf("a message event at %d follows the first conversation.updated at %d", lastMessage, firstConv)
+	}
+}

@@ -176,28 +176,82 @@ func (s *Store) bulk(ctx context.Context, c *mongo.Collection, models []mongo.Wr
 	return nil
 }
 
+// insertChunk is how many documents one insert command of insertNew carries.
+const insertChunk = 1000
+
 // insertNew inserts docs (unordered) and returns the indexes of those that
-// already existed: a concurrent writer created them since we looked.
+// already existed: a concurrent writer created them since we looked. Large
+// batches go a chunk per command, encoded while the server stores the chunk
+// before, with one command in flight: the server sees one stream of inserts,
+// and our encoding no longer waits its turn.
 func insertNew[T any](ctx context.Context, c *mongo.Collection, docs []T) (map[int]bool, error) {
 	dup := map[int]bool{}
 	if len(docs) == 0 {
 		return dup, nil
 	}
+	if len(docs) <= insertChunk {
+		return dup, insertDocs(ctx, c, 0, docs, dup)
+	}
+	type result struct {
+		dup map[int]bool
+		err error
+	}
+	var inflight chan result
+	wait := func() error {
+		if inflight == nil {
+			return nil
+		}
+		r := <-inflight
+		inflight = nil
+		for i := range r.dup {
+			dup[i] = true
+		}
+		return r.err
+	}
+	for off := 0; off < len(docs); off += insertChunk {
+		chunk := docs[off:min(off+insertChunk, len(docs))]
+		raw := make([]bson.Raw, len(chunk))
+		for i, d := range chunk {
+			b, err := bson.Marshal(d)
+			if err != nil {
+				return nil, errors.Join(fmt.Errorf("%s insert: %w", c.Name(), err), wait())
+			}
+			raw[i] = b
+		}
+		if err := wait(); err != nil {
+			return nil, err
+		}
+		inflight = make(chan result, 1)
+		go func(off int) {
+			r := result{dup: map[int]bool{}}
+			r.err = insertDocs(ctx, c, off, raw, r.dup)
+			inflight <- r
+		}(off)
+	}
+	if err := wait(); err != nil {
+		return nil, err
+	}
+	return dup, nil
+}
+
+// insertDocs inserts docs (unordered) and marks in dup, by index plus off,
+// those that already existed.
+func insertDocs[T any](ctx context.Context, c *mongo.Collection, off int, docs []T, dup map[int]bool) error {
 	_, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	if err == nil {
-		return dup, nil
+		return nil
 	}
 	var bwe mongo.BulkWriteException
 	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
-		return nil, fmt.Errorf("%s insert: %w", c.Name(), err)
+		return fmt.Errorf("%s insert: %w", c.Name(), err)
 	}
 	for _, we := range bwe.WriteErrors {
 		if !we.HasErrorCode(11000) {
-			return nil, fmt.Errorf("%s insert: %w", c.Name(), err)
+			return fmt.Errorf("%s insert: %w", c.Name(), err)
 		}
-		dup[we.Index] = true
+		dup[off+we.Index] = true
 	}
-	return dup, nil
+	return nil
 }
 
 // shortHash names a value in a document path: hex, prefixed so it is never
