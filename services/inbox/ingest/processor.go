@@ -181,7 +181,7 @@ type Prepared struct {
 // and writes nothing of the inbox model, so a worker prepares its next batch
 // while the store is busy with the current one.
 func (p *Processor) Prepare(ctx context.Context, ds []Delivery) (*Prepared, error) {
-	pr := &Prepared{}
+	pr := &Prepared{items: make([]item, 0, len(ds))}
 	var ids []string
 	for _, d := range ds {
 		ids = append(ids, d.ChannelIDs...)
