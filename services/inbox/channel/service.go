@@ -105,33 +105,54 @@ func (s *Service) OfType(ctx context.Context, t Type) ([]Channel, error) {
 func (s *Service) cached(ctx context.Context, prefix string, keys []string,
 	load func(context.Context, []string) ([]Channel, error), keyOf func(Channel) string) (map[string]Channel, error) {
 	out := make(map[string]Channel, len(keys))
-	var missing []string
-	for _, k := range keys {
-		ch, found, hit := s.cache.get(prefix + k)
-		switch {
-		case !hit:
-			missing = append(missing, k)
-		case found:
-			out[k] = ch
+	if s.cache.ttl <= 0 {
+		return out, loadInto(ctx, out, keys, load, keyOf)
+	}
+	missing, waits, mine, gen := s.cache.claim(prefix, keys, out)
+	if mine != nil {
+		got := make(map[string]Channel, len(missing))
+		err := loadInto(ctx, got, missing, load, keyOf)
+		byKey := make(map[string]Channel, len(got))
+		for k, ch := range got {
+			out[k], byKey[prefix+k] = ch, ch
+		}
+		s.cache.land(mine, prefix, missing, byKey, err, gen)
+		if err != nil {
+			return nil, err
 		}
 	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	chs, err := load(ctx, missing)
-	if err != nil {
-		return nil, err
-	}
-	got := map[string]bool{}
-	for _, ch := range chs {
-		k := keyOf(ch)
-		out[k], got[k] = ch, true
-		s.cache.put(prefix+k, ch, true)
-	}
-	for _, k := range missing {
-		if !got[k] {
-			s.cache.put(prefix+k, Channel{}, false)
+	for _, w := range waits {
+		select {
+		case <-w.f.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if w.f.err != nil {
+			// The other lookup failed, perhaps only its own context: try
+			// once more for this one.
+			if err := loadInto(ctx, out, w.keys, load, keyOf); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		for _, k := range w.keys {
+			if ch, ok := w.f.got[prefix+k]; ok {
+				out[k] = ch
+			}
 		}
 	}
 	return out, nil
+}
+
+// loadInto loads the channels of keys into out, by key.
+func loadInto(ctx context.Context, out map[string]Channel, keys []string,
+	load func(context.Context, []string) ([]Channel, error), keyOf func(Channel) string) error {
+	chs, err := load(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for _, ch := range chs {
+		out[keyOf(ch)] = ch
+	}
+	return nil
 }

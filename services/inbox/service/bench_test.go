@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/communityinbox/shared/mongotest"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	mevent "go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -143,12 +144,15 @@ func benchWebhooks(b *testing.B, concurrent bool) {
 	counter := &commandCounter{by: map[string]int64{}, took: map[string]time.Duration{}}
 	h := newHarnessOn(b, monitoredClient(b, counter), true, func(c *Config) {
 		benchBatches(c)
+		c.IngestWorkers = envInt("BENCH_WORKERS", c.IngestWorkers)
 	})
 	counter.db.Store(h.db.Name())
-	// Progress is watched through a client the counter does not see.
+	// Progress is watched through a client the counter does not see, by
+	// exact counts: FerretDB answers an estimated count from PostgreSQL's
+	// table statistics, which lag by seconds.
 	watch := mongotest.Client(b).Database(h.db.Name()).Collection("messages")
 	stored := func() int64 {
-		n, err := watch.EstimatedDocumentCount(context.Background())
+		n, err := watch.CountDocuments(context.Background(), bson.D{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -156,8 +160,15 @@ func benchWebhooks(b *testing.B, concurrent bool) {
 	}
 	const page, secret = "1691462197845448", "bench-app-secret"
 	h.createChannel("ws-bench", "facebook", metaConfig("page_id", page, secret))
-	bodies, sigs := make([][]byte, n), make([]string, n)
-	for i := range n {
+	// A second of webhooks at the rate first, not measured: the client's
+	// connections, the channel cache and the Redis pool are then warm, as
+	// in a running inbox. Its p99 is reported apart (cold-ack-p99-ms): on
+	// these two cores the benchmark's client dials hundreds of connections
+	// while the first requests queue.
+	warm := envInt("BENCH_ACK_WARMUP", rate)
+	total := warm + n
+	bodies, sigs := make([][]byte, total), make([]string, total)
+	for i := range total {
 		bodies[i] = messengerBody(page, i, customers)
 		sigs[i] = metaSignature(secret, bodies[i])
 	}
@@ -179,72 +190,89 @@ func benchWebhooks(b *testing.B, concurrent bool) {
 		startWorkers()
 	}
 
-	latencies := make([]time.Duration, n)
-	var failed atomic.Int64
+	// send posts bodies[from:to] at the rate, open loop, and returns each
+	// one's latency from its scheduled time.
 	sem := make(chan struct{}, 512)
 	interval := time.Second / time.Duration(rate)
+	send := func(from, to int) []time.Duration {
+		latencies := make([]time.Duration, to-from)
+		var failed atomic.Int64
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i := from; i < to; i++ {
+			due := start.Add(time.Duration(i-from) * interval)
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/meta", bytes.NewReader(bodies[i]))
+				req.Header.Set("X-Hub-Signature-256", sigs[i])
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				latencies[i-from] = time.Since(due)
+				if resp.StatusCode != http.StatusOK {
+					failed.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if failed.Load() > 0 {
+			b.Fatalf("%d webhooks failed", failed.Load())
+		}
+		slices.Sort(latencies)
+		return latencies
+	}
+	cold := send(0, warm)
+
 	counter.reset()
+	before := stored()
 	b.ResetTimer()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for i := range n {
-		due := start.Add(time.Duration(i) * interval)
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/meta", bytes.NewReader(bodies[i]))
-			req.Header.Set("X-Hub-Signature-256", sigs[i])
-			resp, err := client.Do(req)
-			if err != nil {
-				failed.Add(1)
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			latencies[i] = time.Since(due)
-			if resp.StatusCode != http.StatusOK {
-				failed.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
+	latencies := send(warm, total)
 	acked := time.Since(start)
-	if failed.Load() > 0 {
-		b.Fatalf("%d webhooks failed", failed.Load())
-	}
 	drainStart := time.Now()
 	if !concurrent {
 		startWorkers()
 	}
-	// Stored means folded and acknowledged too: a backlog's messages are in
-	// the collection before their conversations are counted (Worker folds).
+	// Every webhook is queued by now, and a delivery leaves the queue once
+	// its message is stored and its conversation counted (Worker folds).
 	queued := func() int64 { return h.rdb.XLen(context.Background(), h.prefix+"inbox:inbound").Val() }
 	deadline := time.Now().Add(15 * time.Minute)
-	for stored() < int64(n) || queued() > 0 {
+	for queued() > 0 {
 		if time.Now().After(deadline) {
-			b.Fatalf("only %d of %d messages stored", stored(), n)
+			b.Fatalf("%d of %d deliveries still queued", queued(), total)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	done := time.Now()
 	b.StopTimer()
 	cancel()
 	running.Wait()
+	if got := stored(); got != int64(total) {
+		b.Fatalf("stored %d messages of %d webhooks", got, total)
+	}
 	rts := counter.total.Load()
-	slices.Sort(latencies)
+	// Stored here: while measured (with workers running throughout, the
+	// warm-up's messages stored before that are not counted).
+	measured := int64(total) - before
 	b.ReportMetric(float64(n)/acked.Seconds(), "acked/s")
 	b.ReportMetric(float64(percentile(latencies, 0.50).Microseconds())/1000, "ack-p50-ms")
 	b.ReportMetric(float64(percentile(latencies, 0.99).Microseconds())/1000, "ack-p99-ms")
+	b.ReportMetric(float64(percentile(cold, 0.99).Microseconds())/1000, "cold-ack-p99-ms")
 	if concurrent {
-		b.ReportMetric(float64(n)/done.Sub(start).Seconds(), "stored/s")
+		b.ReportMetric(float64(measured)/done.Sub(start).Seconds(), "stored/s")
 	} else {
-		b.ReportMetric(float64(n)/done.Sub(drainStart).Seconds(), "stored/s")
+		b.ReportMetric(float64(measured)/done.Sub(drainStart).Seconds(), "stored/s")
 	}
-	b.ReportMetric(float64(rts)/float64(n), "mongo-rt/msg")
+	b.ReportMetric(float64(rts)/float64(measured), "mongo-rt/msg")
 	if n >= 1000 {
 		b.Logf("N=%d rate=%d/s customers=%d claim=%d max batch=%d: acked in %v, stored after %v more; %d Mongo commands %s",
 			n, rate, customers, h.cfg.IngestBatch, h.cfg.IngestMaxBatch, acked.Round(time.Millisecond), done.Sub(drainStart).Round(time.Millisecond), rts, counter.breakdown())
