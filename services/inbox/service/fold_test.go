@@ -58,17 +58,7 @@ func TestFoldedBatchesCountAndPublishOnce(t *testing.T) {
 	if evs := h.events(ws, event.StreamInbox); len(evs) != 0 {
 		t.Fatalf("published before the fold: %v", evs)
 	}
-	res, err := proc.Fold(ctx, st1, st2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Ack(ctx, append(first, second...)); err != nil {
-		t.Fatal(err)
-	}
-	proc.Settle(res.Token)
-	if res.Created != 3 || res.Updated != 1 || res.Duplicates != 1 {
-		t.Fatalf("result %+v, want 3 created, 1 updated, 1 duplicate", res)
-	}
+	foldAndAck(t, h, append(first, second...), st1, st2)
 
 	c1 := h.conversation(ws, api.ID, conversation.KindDM, "cust1")
 	if c1.MessageCount != 2 || c1.IncomingCount != 2 || c1.UnreadCount != 2 ||
@@ -124,6 +114,26 @@ func (s dyingCountStore) AddToConversationsWith(ctx context.Context, token strin
 // while it writes the conversations; when it dies in the middle, nothing is
 // acknowledged, and the redelivery counts every message once and publishes
 // its events again.
+// foldAndAck folds staged, acknowledges ds and settles, as a worker does, and
+// checks the result both tests here expect: three messages created, one
+// updated, one duplicate.
+func foldAndAck(t *testing.T, h *harness, ds []ingest.Delivery, staged ...*ingest.Staged) {
+	t.Helper()
+	ctx := context.Background()
+	proc := h.svc.Processor()
+	res, err := proc.Fold(ctx, staged...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Queue().Ack(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	proc.Settle(res.Token)
+	if res.Created != 3 || res.Updated != 1 || res.Duplicates != 1 {
+		t.Fatalf("result %+v, want 3 created, 1 updated, 1 duplicate", res)
+	}
+}
+
 func TestFoldDyingAfterPublishingCountsOnce(t *testing.T) {
 	h := newHarness(t, true, nil)
 	const ws = "ws-fold-crash"
@@ -228,17 +238,7 @@ func TestStagesAnnounceMessagesOfKnownConversations(t *testing.T) {
 	if got := created(); len(got) != 3 {
 		t.Fatalf("message.created of a new conversation before the fold: %v", got)
 	}
-	res, err := proc.Fold(ctx, st1, st2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Ack(ctx, append(first, second...)); err != nil {
-		t.Fatal(err)
-	}
-	proc.Settle(res.Token)
-	if res.Created != 3 || res.Updated != 1 || res.Duplicates != 1 {
-		t.Fatalf("result %+v, want 3 created, 1 updated, 1 duplicate", res)
-	}
+	foldAndAck(t, h, append(first, second...), st1, st2)
 	c1 := h.conversation(ws, api.ID, conversation.KindDM, "cust1")
 	if c1.MessageCount != 3 || c1.LastMessageID != conversation.MessageID(api.ID, "m2") {
 		t.Fatalf("cust1 conversation %+v", c1)
