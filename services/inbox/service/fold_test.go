@@ -23,31 +23,15 @@ func TestFoldedBatchesCountAndPublishOnce(t *testing.T) {
 	h := newHarness(t, true, nil)
 	const ws = "ws-fold"
 	api := h.createChannel(ws, "api", nil)
-	ctx := context.Background()
-	q, proc := h.svc.Queue(), h.svc.Processor()
-	claim := func(n int) []ingest.Delivery {
-		t.Helper()
-		ds, err := q.Claim(ctx, 100, 100*time.Millisecond)
-		if err != nil || len(ds) != n {
-			t.Fatalf("claimed %d, %v; want %d", len(ds), err, n)
-		}
-		return ds
-	}
 	h.postAPI(api, apiMessage("m1", "", "cust1", "hello", "2024-05-01T10:00:00Z"))
 	h.postAPI(api, apiMessage("m2", "", "cust1", "second", "2024-05-01T10:00:10Z"))
-	first := claim(2)
-	st1, err := proc.Stage(ctx, first)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := claimExactly(t, h, 2)
+	st1 := stage(t, h, first)
 	h.postAPI(api, apiMessage("m2", "edit", "cust1", "second, edited", "2024-05-01T10:00:20Z"))
 	h.postAPI(api, apiMessage("m1", "", "cust1", "hello", "2024-05-01T10:00:00Z"))
 	h.postAPI(api, apiMessage("m3", "", "cust2", "other customer", "2024-05-01T10:00:30Z"))
-	second := claim(3)
-	st2, err := proc.Stage(ctx, second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := claimExactly(t, h, 3)
+	st2 := stage(t, h, second)
 	// Stored, but nothing counted or published before the fold.
 	if n := h.count("messages", nil); n != 3 {
 		t.Fatalf("%d messages stored before the fold, want 3", n)
@@ -69,19 +53,10 @@ func TestFoldedBatchesCountAndPublishOnce(t *testing.T) {
 		t.Fatalf("cust2 conversation %+v", c2)
 	}
 	evs := h.events(ws, event.StreamInbox)
-	created := map[string]string{}
+	created := createdTexts(t, evs)
 	convs := map[string]int{}
 	for _, e := range evs {
 		switch e.Type {
-		case event.MessageCreated:
-			var m conversation.Message
-			if err := json.Unmarshal(e.Data, &m); err != nil {
-				t.Fatal(err)
-			}
-			if _, dup := created[m.ExternalID]; dup {
-				t.Fatalf("message.created twice for %s", m.ExternalID)
-			}
-			created[m.ExternalID] = m.Text
 		case event.ConversationUpdated:
 			convs[e.ConversationID]++
 		case event.MessageUpdated:
@@ -114,6 +89,47 @@ func (s dyingCountStore) AddToConversationsWith(ctx context.Context, token strin
 // while it writes the conversations; when it dies in the middle, nothing is
 // acknowledged, and the redelivery counts every message once and publishes
 // its events again.
+// createdTexts maps the external id of each message.created among evs to its
+// text, and fails on a message announced twice.
+func createdTexts(t *testing.T, evs []event.Event) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, e := range evs {
+		if e.Type != event.MessageCreated {
+			continue
+		}
+		var m conversation.Message
+		if err := json.Unmarshal(e.Data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := out[m.ExternalID]; dup {
+			t.Fatalf("message.created twice for %s", m.ExternalID)
+		}
+		out[m.ExternalID] = m.Text
+	}
+	return out
+}
+
+// claimExactly claims from h's queue and fails unless it gets n deliveries.
+func claimExactly(t *testing.T, h *harness, n int) []ingest.Delivery {
+	t.Helper()
+	ds, err := h.svc.Queue().Claim(context.Background(), 100, 100*time.Millisecond)
+	if err != nil || len(ds) != n {
+		t.Fatalf("claimed %d, %v; want %d", len(ds), err, n)
+	}
+	return ds
+}
+
+// stage stores ds as a worker's stage does.
+func stage(t *testing.T, h *harness, ds []ingest.Delivery) *ingest.Staged {
+	t.Helper()
+	st, err := h.svc.Processor().Stage(context.Background(), ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // foldAndAck folds staged, acknowledges ds and settles, as a worker does, and
 // checks the result both tests here expect: three messages created, one
 // updated, one duplicate.
@@ -179,44 +195,15 @@ func TestStagesAnnounceMessagesOfKnownConversations(t *testing.T) {
 	h := newHarness(t, true, nil)
 	const ws = "ws-announce"
 	api := h.createChannel(ws, "api", nil)
-	ctx := context.Background()
-	q, proc := h.svc.Queue(), h.svc.Processor()
-	claim := func(n int) []ingest.Delivery {
-		t.Helper()
-		ds, err := q.Claim(ctx, 100, 100*time.Millisecond)
-		if err != nil || len(ds) != n {
-			t.Fatalf("claimed %d, %v; want %d", len(ds), err, n)
-		}
-		return ds
-	}
-	created := func() map[string]string {
-		out := map[string]string{}
-		for _, e := range h.events(ws, event.StreamInbox) {
-			if e.Type != event.MessageCreated {
-				continue
-			}
-			var m conversation.Message
-			if err := json.Unmarshal(e.Data, &m); err != nil {
-				t.Fatal(err)
-			}
-			if _, dup := out[m.ExternalID]; dup {
-				t.Fatalf("message.created twice for %s", m.ExternalID)
-			}
-			out[m.ExternalID] = m.Text
-		}
-		return out
-	}
+	created := func() map[string]string { return createdTexts(t, h.events(ws, event.StreamInbox)) }
 	h.postAPI(api, apiMessage("m0", "", "cust1", "first", "2024-05-01T09:00:00Z"))
 	h.drain() // cust1's conversation exists from here on
 	before := len(h.events(ws, event.StreamInbox))
 
 	h.postAPI(api, apiMessage("m1", "", "cust1", "hello", "2024-05-01T10:00:00Z"))
 	h.postAPI(api, apiMessage("m2", "", "cust1", "second", "2024-05-01T10:00:10Z"))
-	first := claim(2)
-	st1, err := proc.Stage(ctx, first)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := claimExactly(t, h, 2)
+	st1 := stage(t, h, first)
 	deadline := time.Now().Add(5 * time.Second)
 	for len(created()) < 3 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -227,11 +214,8 @@ func TestStagesAnnounceMessagesOfKnownConversations(t *testing.T) {
 	h.postAPI(api, apiMessage("m1", "edit", "cust1", "hello, edited", "2024-05-01T10:00:20Z"))
 	h.postAPI(api, apiMessage("m2", "", "cust1", "second", "2024-05-01T10:00:10Z"))
 	h.postAPI(api, apiMessage("m3", "", "cust2", "new customer", "2024-05-01T10:00:30Z"))
-	second := claim(3)
-	st2, err := proc.Stage(ctx, second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := claimExactly(t, h, 3)
+	st2 := stage(t, h, second)
 	if n := h.count("conversations", nil); n != 1 {
 		t.Fatalf("%d conversations before the fold, want 1", n)
 	}
