@@ -102,10 +102,9 @@ func BenchmarkWebhookToSocket(b *testing.B) {
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 10 * time.Second}
 	// Warm-up, not measured: LATENCY_WARMUP (default 100) webhooks from
-	// other customers, 10 ms apart, then 2 s of quiet. A running inbox has
-	// its collections (FerretDB's tables) and connections; without this the
-	// first two seconds measured the creation of the stack's collections
-	// (p99 0.7-1 s at 100/s).
+	// other customers, 10 ms apart, then 2 s of quiet, as a running inbox
+	// has served before. Without it the first two seconds of a stack just
+	// started (0.3-0.9 s each webhook) made the p99 at 100/s 0.7-1 s.
 	for i := range envInt("LATENCY_WARMUP", 100) {
 		body := fmt.Appendf(nil, `{"object":"page","entry":[{"id":"777","time":1,"messaging":[{"sender":{"id":"warm%d"},"recipient":{"id":"777"},"timestamp":1,"message":{"mid":"m_warm_%d","text":"warm-up"}}]}]}`, i, i)
 		if !post(client, st.GatewayURL, body) {
