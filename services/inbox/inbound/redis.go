@@ -53,8 +53,11 @@ type appendReq struct {
 }
 
 const (
-	// maxAppend bounds the XADDs of one pipeline.
-	maxAppend = 256
+	// maxAppend and maxAppendBytes bound one pipeline: XADDs, and bytes of
+	// bodies (a pipeline is written whole before Redis answers; a single
+	// delivery over the limit goes alone).
+	maxAppend      = 256
+	maxAppendBytes = 4 << 20
 	// maxAppending bounds the pipelines in flight, so that webhooks leave
 	// most of the client's connections to the workers and the bus.
 	maxAppending = 4
@@ -111,20 +114,32 @@ func (q *Redis) Enqueue(ctx context.Context, d ingest.Delivery) error {
 
 // appendLoop sends the waiting deliveries until none are left.
 func (q *Redis) appendLoop() {
-	for {
-		q.amu.Lock()
-		n := min(len(q.waiting), maxAppend)
-		if n == 0 {
-			q.appending--
-			q.waiting = nil
-			q.amu.Unlock()
-			return
-		}
-		batch := q.waiting[:n:n]
-		q.waiting = q.waiting[n:]
-		q.amu.Unlock()
+	for batch := q.take(); batch != nil; batch = q.take() {
 		q.append(batch)
 	}
+}
+
+// take removes the next pipeline's deliveries from the waiting ones. When
+// none wait it returns nil and the calling loop ends.
+func (q *Redis) take() []*appendReq {
+	q.amu.Lock()
+	defer q.amu.Unlock()
+	n, size := 0, 0
+	for n < len(q.waiting) && n < maxAppend {
+		size += len(q.waiting[n].d.Body)
+		if n > 0 && size > maxAppendBytes {
+			break
+		}
+		n++
+	}
+	if n == 0 {
+		q.appending--
+		q.waiting = nil
+		return nil
+	}
+	batch := q.waiting[:n:n]
+	q.waiting = q.waiting[n:]
+	return batch
 }
 
 // append sends one pipeline of XADDs and answers each caller with its own

@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,6 +113,31 @@ func TestConcurrentEnqueuesShareRoundTrips(t *testing.T) {
 		if k != 1 {
 			t.Fatalf("%s queued %d times", body, k)
 		}
+	}
+}
+
+func TestPipelinesAreBoundedInBytes(t *testing.T) {
+	q := NewRedis(nil, RedisOptions{})
+	big := strings.Repeat("x", 1<<20) // 1 MiB: four fit in 4 MiB, not with more
+	for range 10 {
+		q.waiting = append(q.waiting, &appendReq{d: ingest.Delivery{Body: []byte(big + "!")}})
+	}
+	huge := &appendReq{d: ingest.Delivery{Body: []byte(strings.Repeat("y", 5<<20))}}
+	q.waiting = append(q.waiting, huge)
+	for range 300 {
+		q.waiting = append(q.waiting, &appendReq{d: ingest.Delivery{Body: []byte("small")}})
+	}
+	q.appending = 1
+	var sizes []int
+	for b := q.take(); b != nil; b = q.take() {
+		sizes = append(sizes, len(b))
+	}
+	// Three of 1 MiB and a byte each (a fourth would pass 4 MiB), three,
+	// three, then the last with nothing after it that fits; the delivery of
+	// 5 MiB alone; then 300 small ones in pipelines of at most maxAppend.
+	want := []int{3, 3, 3, 1, 1, maxAppend, 300 - maxAppend}
+	if fmt.Sprint(sizes) != fmt.Sprint(want) || q.appending != 0 {
+		t.Fatalf("pipelines of %v (loops left %d), want %v", sizes, q.appending, want)
 	}
 }
 
