@@ -179,11 +179,16 @@ func (s *Store) bulk(ctx context.Context, c *mongo.Collection, models []mongo.Wr
 // insertChunk is how many documents one insert command of insertNew carries.
 const insertChunk = 1000
 
+// insertStreams is how many insert commands of insertNew may be in flight:
+// two let the server insert on two cores (a warm drain stored 8-30 % more
+// per second than with one; three did no better than two).
+const insertStreams = 2
+
 // insertNew inserts docs (unordered) and returns the indexes of those that
 // already existed: a concurrent writer created them since we looked. Large
-// batches go a chunk per command, encoded while the server stores the chunk
-// before, with one command in flight: the server sees one stream of inserts,
-// and our encoding no longer waits its turn.
+// batches go a chunk per command, encoded while the server stores the
+// chunks before, with up to insertStreams commands in flight. Chunks never
+// collide: a batch inserts each document once.
 func insertNew[T any](ctx context.Context, c *mongo.Collection, docs []T) (map[int]bool, error) {
 	dup := map[int]bool{}
 	if len(docs) == 0 {
@@ -196,17 +201,22 @@ func insertNew[T any](ctx context.Context, c *mongo.Collection, docs []T) (map[i
 		dup map[int]bool
 		err error
 	}
-	var inflight chan result
+	var inflight []chan result
+	// wait collects the oldest command in flight.
 	wait := func() error {
-		if inflight == nil {
-			return nil
-		}
-		r := <-inflight
-		inflight = nil
+		r := <-inflight[0]
+		inflight = inflight[1:]
 		for i := range r.dup {
 			dup[i] = true
 		}
 		return r.err
+	}
+	waitAll := func() error {
+		var err error
+		for len(inflight) > 0 {
+			err = errors.Join(err, wait())
+		}
+		return err
 	}
 	for off := 0; off < len(docs); off += insertChunk {
 		chunk := docs[off:min(off+insertChunk, len(docs))]
@@ -214,21 +224,24 @@ func insertNew[T any](ctx context.Context, c *mongo.Collection, docs []T) (map[i
 		for i, d := range chunk {
 			b, err := bson.Marshal(d)
 			if err != nil {
-				return nil, errors.Join(fmt.Errorf("%s insert: %w", c.Name(), err), wait())
+				return nil, errors.Join(fmt.Errorf("%s insert: %w", c.Name(), err), waitAll())
 			}
 			raw[i] = b
 		}
-		if err := wait(); err != nil {
-			return nil, err
+		if len(inflight) >= insertStreams {
+			if err := wait(); err != nil {
+				return nil, errors.Join(err, waitAll())
+			}
 		}
-		inflight = make(chan result, 1)
+		done := make(chan result, 1)
+		inflight = append(inflight, done)
 		go func(off int) {
 			r := result{dup: map[int]bool{}}
 			r.err = insertDocs(ctx, c, off, raw, r.dup)
-			inflight <- r
+			done <- r
 		}(off)
 	}
-	if err := wait(); err != nil {
+	if err := waitAll(); err != nil {
 		return nil, err
 	}
 	return dup, nil
